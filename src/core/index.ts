@@ -1,0 +1,20 @@
+// The public surface of the core, for the CLI and the editor. Nothing here imports 'vscode'.
+export * from './errors';
+export * from './logger';
+export * from './version';
+export * from './redact';
+export * from './config/config';
+export * from './migrations/parse';
+export * from './migrations/load';
+export * from './migrations/template';
+export * from './db/db';
+export { LockHeldError, describeHolder } from './db/lock';
+export type { LockHolder } from './db/lock';
+export type { HistoryRow, HistoryError } from './db/history';
+export * from './engine/engine';
+export * from './engine/state';
+export * from './engine/plan';
+export * from './engine/run';
+export * from './engine/dryRun';
+export * from './engine/adopt';
+export * from './engine/verify';
