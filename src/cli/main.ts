@@ -212,7 +212,7 @@ export async function main(argv: string[], io: Io = {}): Promise<number> {
       case 'plan': {
         noPositional();
         const p = await plan(engine, o.env, { to: o.to, allowOutOfOrder: o['allow-out-of-order'] });
-        if (json) out.json(p);
+        if (json) out.json({ ...p, problems: p.problems.map(({ fileError: _, ...rest }) => rest) });
         else {
           out.print(out.s.bold(`Plan for ${p.environment}`) + out.s.dim(` (${p.connection})`));
           if (p.steps.length === 0) out.print('  nothing to apply');

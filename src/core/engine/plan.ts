@@ -1,3 +1,4 @@
+import { BulwarkError } from '../errors';
 import type { Migration } from '../migrations/parse';
 import { sectionStatements, PlannedStatement } from './statements';
 import type { MigrationState } from './state';
@@ -18,8 +19,12 @@ export interface PlanStep {
 export interface PlanProblem {
   version?: string;
   file?: string;
+  line?: number;
+  column?: number;
   message: string;
   hint?: string;
+  /** Set when the problem is a broken file (bad input rather than a safety refusal). */
+  fileError?: BulwarkError;
 }
 
 export interface PlanResult {
@@ -92,7 +97,8 @@ export function computePlan(migrations: readonly Migration[], states: readonly M
     try {
       steps.push({ version: m.version, name: m.name, file: m.file, transaction: m.up.transaction, reason, statements: sectionStatements(m, m.up, 'up'), sql: m.up.sql });
     } catch (e) {
-      problems.push({ version: m.version, file: m.file, message: e instanceof Error && 'describe' in e ? (e as { describe(): string }).describe() : String(e) });
+      if (!(e instanceof BulwarkError)) throw e;
+      problems.push({ version: m.version, file: m.file, line: e.location?.line, column: e.location?.column, message: e.message, hint: e.hint, fileError: e });
     }
   }
   return { steps, problems, warnings };

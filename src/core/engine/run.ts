@@ -73,6 +73,8 @@ export async function apply(engine: Engine, envName: string | undefined, opts: A
   engine.checkConfirmation(env, opts.confirm, 'apply');
   return engine.withSession(env, { lock: true }, async (s) => {
     const p = computePlan(migrations, computeStates(migrations, s.rows), opts);
+    const broken = p.problems.find((x) => x.fileError);
+    if (broken) throw broken.fileError;
     if (p.problems.length > 0) throw refusal(`apply to "${env.name}" refused`, p.problems);
     const warnings = [...p.warnings];
     if (env.requires && p.steps.length > 0) warnings.push(...(await promotionGate(engine, env, p.steps, migrations, s, opts.force === true)));
