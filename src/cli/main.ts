@@ -200,8 +200,10 @@ export async function main(argv: string[], io: Io = {}): Promise<number> {
       case 'status': {
         noPositional();
         const all = o.all || (o.env === undefined && config.environments.length > 1);
+        // Environments first: with nothing configured, "what to configure" is the useful message.
+        const envs = all && config.environments.length > 0 ? config.environments : [engine.environment(o.env)];
         const set = engine.migrations();
-        const statuses = all ? await engine.statusAll() : [await engine.status(o.env)];
+        const statuses = await Promise.all(envs.map((e) => engine.statusOf(e, set.migrations)));
         const fileErrors = set.errors.map((e) => ({ code: e.code, message: e.message, ...(e.location ?? {}), ...(e.hint ? { hint: e.hint } : {}) }));
         if (json) out.json({ environments: statuses, fileErrors });
         else printStatus(out, statuses, set.errors.map((e) => e.describe()), set.dir);

@@ -54,7 +54,8 @@ export async function lockHolder(db: Db, key: [number, number]): Promise<LockHol
     `SELECT a.pid, a.usename, coalesce(a.client_hostname, host(a.client_addr), CASE WHEN a.pid IS NOT NULL THEN 'local socket' END) AS client_host,
             a.application_name, a.backend_start, coalesce(a.xact_start, a.query_start) AS since, a.state
        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-      WHERE l.locktype = 'advisory' AND l.classid = ($1::int)::oid AND l.objid = ($2::int)::oid AND l.objsubid = 2 AND l.granted
+      WHERE l.locktype = 'advisory' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND l.classid = ($1::int)::oid AND l.objid = ($2::int)::oid AND l.objsubid = 2 AND l.granted
       LIMIT 1`,
     key,
   );

@@ -39,6 +39,7 @@ export async function baseline(engine: Engine, envName: string | undefined, vers
       throw new RefusedError(`baseline would hide failed migrations: ${failed.map((r) => r.version).join(', ')}`, { hint: 'Resolve them with `bulwark repair VERSION --resolve …` first.' });
     }
     if (todo.length) {
+      await s.ensureHistory();
       const sql = todo.map((m) => `${recordSql(s, m)};\n${s.history.auditSql({ action: 'baseline', version: m.version, name: m.name, details: { baseline: version, checksum: m.checksum } })}`);
       await s.db.query(`BEGIN;\n${sql.join(';\n')};\nCOMMIT`);
     }
@@ -61,6 +62,7 @@ export async function markApplied(engine: Engine, envName: string | undefined, v
       throw new RefusedError(`${version}_${m.name} is already recorded as applied on "${env.name}"`);
     }
     if (row) throw new RefusedError(`${version}_${m.name} is recorded as failed on "${env.name}"`, { hint: `Use \`bulwark repair ${version} --resolve applied\`.` });
+    await s.ensureHistory();
     await s.db.query(`BEGIN;\n${recordSql(s, m)};\n${s.history.auditSql({ action: 'mark-applied', version, name: m.name, details: { checksum: m.checksum } })};\nCOMMIT`);
     return { environment: env.name, changed: [{ version, name: m.name, action: 'recorded as applied without running' }], message: `recorded ${version}_${m.name} as applied on "${env.name}" without running it` };
   });
@@ -96,7 +98,7 @@ export async function repair(engine: Engine, envName: string | undefined, versio
           problems.push({
             version: st.version, name: st.name, status: st.interrupted ? 'interrupted' : 'failed',
             explanation: partial
-              ? `ran outside a transaction and ${st.interrupted ? 'was interrupted' : 'failed'} after ${st.statementsDone ?? 0} statement(s); those persist. ${st.error ? 'Error: ' + st.error.message : ''}`.trim()
+              ? `ran outside a transaction and ${st.interrupted ? 'was interrupted' : 'failed'} after ${st.interrupted ? 'at least ' : ''}${st.statementsDone ?? 0} statement(s); those persist${st.interrupted ? ' (the statement running when the process died may have completed too: check the database)' : ''}. ${st.error ? 'Error: ' + st.error.message : ''}`.trim()
               : `failed and was rolled back; nothing of it persists. ${st.error ? 'Error: ' + st.error.message : ''} Fix the file and run apply again, or:`.trim(),
             commands: [`bulwark repair ${id} --resolve applied`, `bulwark repair ${id} --resolve rolled-back`],
           });

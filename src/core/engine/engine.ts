@@ -38,6 +38,8 @@ export interface Session {
   historyExists: boolean;
   lock?: AcquiredLock;
   rows: HistoryRow[];
+  /** Create Bulwark's tables if needed; call before the first write (writers only). */
+  ensureHistory(): Promise<void>;
 }
 
 export interface EnvironmentStatus {
@@ -138,8 +140,8 @@ export class Engine {
             this.onProgress({ kind: 'lock-wait', environment: env.name, holder });
           },
         });
-        await history.ensure();
         if (lock.waitedMs > 0) {
+          await history.ensure();
           await history.appendAudit({
             action: 'lock-wait',
             durationMs: lock.waitedMs,
@@ -147,9 +149,15 @@ export class Engine {
           });
         }
       }
-      const historyExists = opts.lock ? true : await history.exists();
+      // Writers create the tables only right before their first write (Session.ensureHistory), so a run
+      // refused by a safety gate leaves the database exactly as it was.
+      const historyExists = await history.exists();
       const rows = historyExists ? await history.rows() : [];
-      return await fn({ env, db, history, historyExists, lock, rows });
+      const ensureHistory = async () => {
+        if (!lock) throw new Error('internal: writing without the migration lock');
+        await history.ensure();
+      };
+      return await fn({ env, db, history, historyExists, lock, rows, ensureHistory });
     } catch (e) {
       throw this.wrapDbError(e, env);
     } finally {

@@ -78,6 +78,7 @@ export async function apply(engine: Engine, envName: string | undefined, opts: A
     if (p.problems.length > 0) throw refusal(`apply to "${env.name}" refused`, p.problems);
     const warnings = [...p.warnings];
     if (env.requires && p.steps.length > 0) warnings.push(...(await promotionGate(engine, env, p.steps, migrations, s, opts.force === true)));
+    if (p.steps.length > 0) await s.ensureHistory();
     const results: MigrationRunResult[] = [];
     let failed = false;
     for (const [i, step] of p.steps.entries()) {
@@ -143,6 +144,7 @@ export async function rollback(engine: Engine, envName: string | undefined, opts
       warnings.push(`${m.version}_${m.name} was changed since it was applied; its down section may not match what ran`);
     }
     const statements = sectionStatements(m, m.down, 'down');
+    await s.ensureHistory();
     engine.onProgress({ kind: 'migration-start', environment: env.name, version: m.version, name: m.name, index: 0, total: 1, direction: 'down' });
     const r = await runSection(engine, s, m, m.down, statements, 'down');
     engine.onProgress({ kind: 'migration-done', environment: env.name, version: m.version, name: m.name, ok: r.status !== 'failed', durationMs: 'durationMs' in r ? r.durationMs : 0 });
@@ -178,7 +180,7 @@ async function runSection(
   const okStatus = direction === 'up' ? 'applied' : 'rolled-back';
   const record = (durationMs: number) =>
     direction === 'up'
-      ? history.upsertSql({ version: m.version, name: m.name, checksum: m.checksum, normalizedChecksum: m.normalizedChecksum, status: 'applied', transactional: section.transaction, durationMs })
+      ? history.upsertSql({ version: m.version, name: m.name, checksum: m.checksum, normalizedChecksum: m.normalizedChecksum, status: 'applied', transactional: section.transaction, durationMs, statementsDone: section.transaction ? null : statements.length })
       : history.deleteSql(m.version);
   const auditOk = (durationMs: number) =>
     history.auditSql({ action: direction === 'up' ? 'apply' : 'rollback', version: m.version, name: m.name, durationMs, details: { checksum: m.checksum, statements: statements.length, transactional: section.transaction } });
@@ -306,6 +308,7 @@ async function recordFailure(history: History, m: Migration, section: MigrationS
 async function recordAfterConnectionLoss(engine: Engine, env: EnvironmentConfig, m: Migration, f: MigrationFailure, direction: 'up' | 'down'): Promise<void> {
   try {
     await engine.withSession(env, { lock: true }, async (s) => {
+      await s.ensureHistory();
       const row = s.rows.find((r) => r.version === m.version);
       const section = direction === 'up' ? m.up : m.down!;
       if (direction === 'up' && row && (row.status === 'applied' || row.status === 'baseline')) return;
@@ -350,6 +353,7 @@ async function promotionGate(engine: Engine, env: EnvironmentConfig, steps: Plan
       { hint: `Apply them to "${prev.name}" first (bulwark apply --env ${prev.name}), or override with --force (audited).` },
     );
   }
+  await s.ensureHistory();
   for (const x of missing) {
     await s.history.appendAudit({ action: 'force', version: x.version, details: { gate: 'promotion', requires: prev.name, reason: x.message } });
   }
