@@ -890,7 +890,8 @@ describe('config: resolveConnection', () => {
 
   it('expands references inside a url', () => {
     const r = resolveConnection(env('split'), { PGUSER: 'deploy', PGPW: SECRET });
-    assert.equal(r.pg.connectionString, `postgres://deploy:${SECRET}@db:5432/app?sslmode=verify-full`);
+    // uselibpqcompat: pg then reads sslmode as libpq does (require = encrypt without verifying).
+    assert.equal(r.pg.connectionString, `postgres://deploy:${SECRET}@db:5432/app?sslmode=verify-full&uselibpqcompat=true`);
     assert.equal(r.display, 'postgres://deploy@db:5432/app?sslmode=verify-full');
     assert.deepEqual(r.secrets, [SECRET]);
   });
