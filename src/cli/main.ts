@@ -15,8 +15,9 @@ import { ms, Out, style, useColor } from './output';
  *   2  findings: `status --exit-code` found pending/failed/drifted migrations; `verify`/`consistency` found problems
  *   3  refused by a safety gate: protected environment without confirmation, promotion order, irreversible…
  *   64 usage: unknown command or option
+ *   130 interrupted: Ctrl-C cancelled an apply or rollback (the running migration was rolled back)
  */
-export const EXIT = { OK: 0, ERROR: 1, FINDINGS: 2, REFUSED: 3, USAGE: 64 } as const;
+export const EXIT = { OK: 0, ERROR: 1, FINDINGS: 2, REFUSED: 3, USAGE: 64, INTERRUPTED: 130 } as const;
 
 const COMMON = `Options for every command:
   --env NAME             environment from bulwark.json (default: the first one)
@@ -48,7 +49,8 @@ Without bulwark.json, DATABASE_URL defines one environment named "default".
 
 ${COMMON}
 
-Exit codes: 0 ok, 1 error, 2 problems found (status --exit-code, verify, consistency), 3 refused by a safety gate, 64 usage.`,
+Exit codes: 0 ok, 1 error, 2 problems found (status --exit-code, verify, consistency), 3 refused by a safety gate, 64 usage,
+130 interrupted (Ctrl-C cancels the running migration, which rolls back).`,
   status: `Usage: bulwark status [--env NAME | --all] [--exit-code] [--json]
 
 Shows every migration on one environment (--env) or, with several environments and no --env, the
@@ -230,17 +232,19 @@ export async function main(argv: string[], io: Io = {}): Promise<number> {
       }
       case 'apply': {
         noPositional();
-        const r = await apply(engine, o.env, { to: o.to, confirm: await confirm('apply'), force: o.force, allowOutOfOrder: o['allow-out-of-order'] });
+        const c = await confirm('apply');
+        const r = await withInterrupt(out, (signal) => apply(engine, o.env, { to: o.to, confirm: c, force: o.force, allowOutOfOrder: o['allow-out-of-order'], signal }));
         if (json) out.json(r);
         else printRun(out, r, cwd, 'applied');
-        return r.ok ? EXIT.OK : EXIT.ERROR;
+        return r.cancelled ? EXIT.INTERRUPTED : r.ok ? EXIT.OK : EXIT.ERROR;
       }
       case 'rollback': {
         if (positional.length > 1) throw new UsageError('rollback takes at most one VERSION');
-        const r = await rollback(engine, o.env, { version: positional[0], confirm: await confirm('roll back') });
+        const c = await confirm('roll back');
+        const r = await withInterrupt(out, (signal) => rollback(engine, o.env, { version: positional[0], confirm: c, signal }));
         if (json) out.json(r);
         else printRun(out, r, cwd, 'rolled back');
-        return r.ok ? EXIT.OK : EXIT.ERROR;
+        return r.cancelled ? EXIT.INTERRUPTED : r.ok ? EXIT.OK : EXIT.ERROR;
       }
       case 'dry-run': {
         if (positional.length > 1) throw new UsageError('dry-run takes at most one VERSION');
@@ -354,6 +358,28 @@ function reportError(e: unknown, out: Out, json: boolean, s: ReturnType<typeof s
   return EXIT.ERROR;
 }
 
+/**
+ * Ctrl-C (or SIGTERM) during a run cancels the running statement on the server, so its migration rolls
+ * back and the history stays true; a second Ctrl-C exits at once (the server still rolls back, since the
+ * migration never committed, unless the migration was already sent in full).
+ */
+async function withInterrupt<T>(out: Out, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    out.err(`${sig}: cancelling the running migration (press Ctrl-C again to exit at once)…`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
 function ask(stdin: NodeJS.ReadStream, stderr: NodeJS.WritableStream, question: string): Promise<string> {
   const rl = readline.createInterface({ input: stdin, output: stderr });
   return new Promise((resolve) => rl.question(question, (a) => { rl.close(); resolve(a.trim()); }));
@@ -434,6 +460,7 @@ function printRun(out: Out, r: RunResult, cwd: string, verb: string): void {
     }
   }
   if (r.lockWaitedMs > 0) out.print(out.s.dim(`waited ${ms(r.lockWaitedMs)} for the migration lock`));
+  if (r.cancelled) out.print(out.s.yellow('cancelled: the migrations marked "not executed" did not run'));
 }
 
 function printDryRun(out: Out, r: Awaited<ReturnType<typeof dryRun>>, cwd: string): void {

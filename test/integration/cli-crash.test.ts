@@ -79,8 +79,9 @@ describe('cli: crashes mid-migration', function () {
 
   const V = '20240101000100';
 
-  it('SIGKILL during a transactional migration: nothing persists, no history row; the next apply applies it once', async () => {
+  it('SIGKILL during a transactional migration: all of it or nothing, with a truthful history; the next apply continues', async () => {
     ws.write(`${V}_create_a.sql`, migration('CREATE TABLE a (id int);\nINSERT INTO blocker VALUES (1);', 'DROP TABLE a;'));
+    ws.write(`20240101000200_create_c.sql`, migration('CREATE TABLE c (id int);', 'DROP TABLE c;'));
     const lock = await lockBlocker();
     const run = start(['apply']);
     const pid = await backendWaitingOnLock(run);
@@ -88,27 +89,60 @@ describe('cli: crashes mid-migration', function () {
     run.child.kill('SIGKILL');
     const killed = await run.done;
     assert.equal(killed.signal, 'SIGKILL');
-    assert.match(killed.stderr, /applying 20240101000100_create_a \(1\/1\)/);
+    assert.match(killed.stderr, /applying 20240101000100_create_a \(1\/2\)/);
     await lock.release();
     await backendGone(pid);
 
-    assert.deepEqual(await db.query(`SELECT to_regclass('public.a') AS t`), [{ t: null }]);
-    assert.deepEqual(await db.query('SELECT id FROM blocker'), [], 'the INSERT was rolled back with its transaction');
-    assert.deepEqual(await db.query('SELECT version, status FROM bulwark.migrations'), [], 'no history row for the killed run');
-    assert.deepEqual(await db.query(`SELECT action FROM bulwark.audit WHERE version = $1`, [V]), []);
-    const before = await statusOf(V);
-    assert.equal(before.status, 'pending');
+    // The server may still finish the migration it had received (Bulwark sends a migration and its history
+    // row as one script) or roll it back; either way the migration and its record are atomic.
+    const table = (await db.query<{ t: string | null }>(`SELECT to_regclass('public.a') AS t`))[0].t !== null;
+    const rows = await db.query('SELECT version, status FROM bulwark.migrations ORDER BY version');
+    const inserted = await db.query('SELECT id FROM blocker');
+    const audit = await db.query(`SELECT action FROM bulwark.audit WHERE version = $1`, [V]);
+    if (table) {
+      assert.deepEqual(rows, [{ version: V, status: 'applied' }]);
+      assert.deepEqual(inserted, [{ id: 1 }]);
+      assert.deepEqual(audit, [{ action: 'apply' }]);
+    } else {
+      assert.deepEqual(rows, []);
+      assert.deepEqual(inserted, []);
+      assert.deepEqual(audit, []);
+    }
+    assert.equal((await db.query(`SELECT to_regclass('public.c') AS t`))[0].t, null, 'the run stopped with its process');
+    assert.equal((await statusOf(V)).status, table ? 'applied' : 'pending');
 
     const again = await runCli(['apply'], { cwd: ws.dir, env });
     assert.equal(again.code, 0, again.stdout + again.stderr);
-    assert.match(again.stdout, /✔ 20240101000100_create_a applied/);
-    assert.deepEqual(await db.query('SELECT version, status FROM bulwark.migrations'), [{ version: V, status: 'applied' }]);
-    assert.deepEqual(await db.query(`SELECT action FROM bulwark.audit WHERE version = $1 ORDER BY id`, [V]), [{ action: 'apply' }]);
+    assert.deepEqual(await db.query('SELECT version, status FROM bulwark.migrations ORDER BY version'), [
+      { version: V, status: 'applied' },
+      { version: '20240101000200', status: 'applied' },
+    ]);
+    assert.deepEqual(await db.query(`SELECT action FROM bulwark.audit WHERE version = $1 ORDER BY id`, [V]), [{ action: 'apply' }], 'applied exactly once');
     assert.deepEqual(await db.query('SELECT id FROM blocker'), [{ id: 1 }]);
-    assert.notEqual((await db.query(`SELECT to_regclass('public.a') AS t`))[0].t, null);
     const after = await statusOf(V);
     assert.equal(after.status, 'applied');
     assert.equal(after.exitCode, 0);
+  });
+
+  it('Ctrl-C (SIGINT) cancels the running migration: exit 130, it rolls back, nothing after it runs, the history says so', async () => {
+    ws.write(`${V}_create_a.sql`, migration('CREATE TABLE a (id int);\nINSERT INTO blocker VALUES (1);', 'DROP TABLE a;'));
+    ws.write(`20240101000200_create_c.sql`, migration('CREATE TABLE c (id int);', 'DROP TABLE c;'));
+    const lock = await lockBlocker();
+    const run = start(['apply']);
+    await backendWaitingOnLock(run);
+    run.child.kill('SIGINT');
+    const r = await run.done;
+    await lock.release();
+    assert.equal(r.code, 130, r.stdout + r.stderr);
+    assert.match(r.stderr, /SIGINT: cancelling the running migration/);
+    assert.match(r.stdout, /cancelled by the user/);
+    assert.match(r.stdout, /20240101000200_create_c not executed/);
+    assert.deepEqual(await db.query(`SELECT to_regclass('public.a') AS a, to_regclass('public.c') AS c`), [{ a: null, c: null }]);
+    assert.deepEqual(await db.query('SELECT id FROM blocker'), []);
+    assert.deepEqual(await db.query(`SELECT version, status, error->>'message' AS message FROM bulwark.migrations`), [{ version: V, status: 'failed', message: 'cancelled by the user' }]);
+    const again = await runCli(['apply'], { cwd: ws.dir, env });
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.deepEqual(await db.query('SELECT count(*)::int AS n FROM bulwark.migrations WHERE status = $1', ['applied']), [{ n: 2 }]);
   });
 
   it('SIGKILL during a transaction:false migration: the row stays "running" with statements_done = 1; apply refuses until repair', async () => {

@@ -1,8 +1,10 @@
 import { strict as assert } from 'node:assert';
 import {
-  apply, baseline, BulwarkError, dryRun, Engine, markApplied, MigrationFileError, plan, RefusedError, repair, rollback, verify,
+  apply, baseline, BulwarkError, dryRun, Engine, loadConfig, markApplied, MigrationFileError, plan, RefusedError, repair, resolveConnection, rollback, verify,
 } from '../../src/core';
-import { createTestDb, TestDb } from '../helpers/db';
+import { Client } from 'pg';
+import { connectPg } from '../../src/core/db/pg';
+import { createTestDb, TestDb, waitFor } from '../helpers/db';
 import { makeWorkspace, migration, Workspace } from '../helpers/workspace';
 
 describe('engine on a real PostgreSQL', function () {
@@ -321,5 +323,69 @@ CREATE INDEX fresh_id ON fresh (id);`));
     const all = await engine().statusAll();
     assert.deepEqual(all.map((s) => [s.environment, s.reachable]), [['dev', true], ['gone', false]]);
     assert.match(all[1].error!, /cannot connect to postgres:\/\/postgres@127.0.0.1:1\/none/);
+  });
+});
+
+describe('engine: cancellation and statement-by-statement mode', function () {
+  let db: TestDb;
+  let ws: Workspace;
+  beforeEach(async () => {
+    db = await createTestDb();
+    ws = makeWorkspace();
+  });
+  afterEach(async () => {
+    await db.drop();
+    ws.cleanup();
+  });
+
+  it('aborting the signal cancels the running statement: the migration rolls back, later ones do not run', async () => {
+    await db.query('CREATE TABLE blocker (id int)');
+    ws.write('20260101000000_a.sql', migration('CREATE TABLE a (id int);\nINSERT INTO blocker VALUES (1);'));
+    ws.write('20260102000000_b.sql', migration('CREATE TABLE b (id int);'));
+    // A second session holds the lock (statistics views are frozen inside the polling session's transactions).
+    const holder = new Client({ connectionString: db.url });
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query('LOCK TABLE blocker IN ACCESS EXCLUSIVE MODE');
+    const controller = new AbortController();
+    const run = apply(ws.engine({ DATABASE_URL: db.url }), undefined, { signal: controller.signal });
+    await waitFor(async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'bulwark/%' AND wait_event_type = 'Lock'`, [db.name])).length === 1, 'the migration to wait on the lock');
+    controller.abort();
+    const r = await run;
+    await holder.end();
+    assert.equal(r.cancelled, true);
+    assert.equal(r.ok, false);
+    assert.deepEqual(r.results.map((x) => x.status), ['failed', 'not-executed']);
+    const f = r.results[0].status === 'failed' ? r.results[0].error : assert.fail();
+    assert.equal(f.message, 'cancelled by the user');
+    assert.equal(f.code, '57014');
+    assert.equal(f.line, 3);
+    assert.deepEqual(await db.query(`SELECT to_regclass('a') AS a, to_regclass('b') AS b`), [{ a: null, b: null }]);
+    assert.deepEqual(await db.query('SELECT count(*)::int AS n FROM blocker'), [{ n: 0 }]);
+  });
+
+  it('without one-round-trip scripts (other drivers, PostgreSQL < 13 with statement_timeout) failures are located the same way', async () => {
+    const engine = () => {
+      const config = loadConfig({ cwd: ws.dir, env: { DATABASE_URL: db.url } });
+      return new Engine({
+        config,
+        processEnv: { DATABASE_URL: db.url },
+        connect: async (env, applicationName) => {
+          const c = resolveConnection(env, { DATABASE_URL: db.url });
+          const pg = await connectPg(c, { applicationName });
+          return { query: pg.query.bind(pg), close: pg.close.bind(pg), backendPid: pg.backendPid, serverVersion: pg.serverVersion };
+        },
+      });
+    };
+    ws.write('20260101000000_a.sql', migration('CREATE TABLE a (id int);\nINSERT INTO a (nope) VALUES (1);'));
+    const r = await apply(engine(), undefined);
+    const f = r.results[0].status === 'failed' ? r.results[0].error : assert.fail();
+    assert.deepEqual([f.line, f.column, f.statementIndex], [3, 16, 1]);
+    assert.deepEqual(await db.query(`SELECT to_regclass('a') AS a`), [{ a: null }]);
+    ws.write('20260101000000_a.sql', migration('CREATE TABLE a (id int);\nINSERT INTO a (id) VALUES (1);', 'DROP TABLE a;'));
+    assert.equal((await apply(engine(), undefined)).ok, true);
+    assert.deepEqual(await db.query('SELECT status, duration_ms IS NOT NULL AS d FROM bulwark.migrations'), [{ status: 'applied', d: true }]);
+    assert.equal((await rollback(engine(), undefined)).ok, true);
+    assert.deepEqual(await db.query(`SELECT to_regclass('a') AS a`), [{ a: null }]);
   });
 });

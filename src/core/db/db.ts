@@ -14,6 +14,14 @@ export interface Db {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
   /** Server process id of this session (for lock holder reports and for tests). */
   readonly backendPid: number;
+  /** server_version_num, e.g. 150020. */
+  readonly serverVersion: number;
+  /**
+   * Run a script of several statements in one round trip (simple protocol). On failure the error carries
+   * `commandsCompleted`: how many statements completed before it, to locate the failing one. Optional:
+   * without it the engine sends statements one at a time.
+   */
+  runScript?(sql: string): Promise<void>;
   /** Closes the session; never throws. */
   close(): Promise<void>;
 }
@@ -72,4 +80,10 @@ export function quoteLiteral(value: string): string {
   const hasBackslash = value.includes('\\');
   const body = value.replace(/'/g, "''").replace(/\\/g, '\\\\');
   return (hasBackslash ? "E'" : "'") + body + "'";
+}
+
+/** Statements of a script that completed before it failed (set by Db.runScript). */
+export function commandsCompleted(e: unknown): number | undefined {
+  const n = e && typeof e === 'object' ? (e as { commandsCompleted?: unknown }).commandsCompleted : undefined;
+  return typeof n === 'number' ? n : undefined;
 }

@@ -58,8 +58,16 @@ export interface AuditEntry {
   version?: string;
   name?: string;
   durationMs?: number;
+  /** A SQL expression for the duration (instead of durationMs). */
+  durationSql?: string;
   details?: Record<string, unknown>;
 }
+
+/**
+ * Milliseconds since the server received the current query message: inside a one-round-trip script, the
+ * time the migration's statements took so far.
+ */
+export const ELAPSED_MS_SQL = '(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::int';
 
 export interface Identity {
   environment: string;
@@ -183,6 +191,8 @@ COMMIT`).catch(async (e) => {
     status: HistoryStatus;
     transactional: boolean;
     durationMs?: number;
+    /** A SQL expression for the duration, when it is only known on the server (see Engine's script mode). */
+    durationSql?: string;
     error?: HistoryError | null;
     statementsDone?: number | null;
   }): string {
@@ -191,7 +201,7 @@ COMMIT`).catch(async (e) => {
     const values = [
       lit(row.version), lit(row.name), lit(row.checksum), lit(row.normalizedChecksum), lit(row.status), lit(row.transactional),
       'clock_timestamp()', 'current_user', lit(this.who.osUser), lit(this.who.hostname),
-      lit(row.durationMs === undefined ? null : Math.round(row.durationMs)),
+      row.durationSql ?? lit(row.durationMs === undefined ? null : Math.round(row.durationMs)),
       row.error ? `${quoteLiteral(JSON.stringify(row.error))}::jsonb` : 'NULL',
       lit(this.who.toolVersion), lit(this.who.environment), lit(row.statementsDone ?? null),
     ];
@@ -213,7 +223,7 @@ ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.ch
     const lit = (v: string | number | undefined) => (v === undefined ? 'NULL' : typeof v === 'string' ? quoteLiteral(v) : String(Math.round(v)));
     return `INSERT INTO ${this.audit} (action, version, name, environment, os_user, hostname, tool_version, duration_ms, details)
 VALUES (${lit(e.action)}, ${lit(e.version)}, ${lit(e.name)}, ${lit(this.who.environment)}, ${lit(this.who.osUser)}, ${lit(this.who.hostname)},
-  ${lit(this.who.toolVersion)}, ${lit(e.durationMs)}, ${e.details ? `${quoteLiteral(JSON.stringify(e.details))}::jsonb` : 'NULL'})`;
+  ${lit(this.who.toolVersion)}, ${e.durationSql ?? lit(e.durationMs)}, ${e.details ? `${quoteLiteral(JSON.stringify(e.details))}::jsonb` : 'NULL'})`;
   }
 
   /** Append an audit row in its own (auto-committed) statement. */

@@ -1,4 +1,4 @@
-import { Client } from 'pg';
+import { Client, Query } from 'pg';
 import { ConnectionError } from '../errors';
 import { redact } from '../redact';
 import type { ResolvedConnection } from '../config/config';
@@ -12,8 +12,30 @@ export interface ConnectOptions {
   onNotice?: (message: string) => void;
 }
 
+/** A simple-protocol query that counts the statements that completed, so a failure can be located. */
+class CountingQuery extends Query {
+  completed = 0;
+  // Part of pg's Submittable protocol (pg-cursor and pg-query-stream implement the same hooks).
+  handleCommandComplete(msg: unknown, connection: unknown): void {
+    this.completed++;
+    (Query.prototype as unknown as { handleCommandComplete(m: unknown, c: unknown): void }).handleCommandComplete.call(this, msg, connection);
+  }
+}
+
 class PgDb implements Db {
-  constructor(private readonly client: Client, readonly backendPid: number) {}
+  constructor(private readonly client: Client, readonly backendPid: number, readonly serverVersion: number) {}
+
+  runScript(sql: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const q = new CountingQuery(sql);
+      q.on('end', () => resolve());
+      q.on('error', (e: Error & { commandsCompleted?: number }) => {
+        e.commandsCompleted = q.completed;
+        reject(e);
+      });
+      void this.client.query(q);
+    });
+  }
 
   async query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
     const r = params ? await this.client.query(sql, params as unknown[]) : await this.client.query(sql);
@@ -42,8 +64,8 @@ export async function connectPg(conn: ResolvedConnection, opts: ConnectOptions):
   if (opts.onNotice) client.on('notice', (n) => opts.onNotice!(n.message ?? String(n)));
   try {
     await client.connect();
-    const r = await client.query('SELECT pg_backend_pid() AS pid');
-    return new PgDb(client, Number(r.rows[0].pid));
+    const r = await client.query("SELECT pg_backend_pid() AS pid, current_setting('server_version_num')::int AS v");
+    return new PgDb(client, Number(r.rows[0].pid), Number(r.rows[0].v));
   } catch (e) {
     await client.end().catch(() => {});
     const msg = redact(e instanceof Error ? e.message : String(e), conn.secrets);

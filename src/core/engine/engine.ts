@@ -218,6 +218,17 @@ export class Engine {
     return Promise.all(this.config.environments.map((env) => this.statusOf(env, set.migrations)));
   }
 
+  /** Cancel the statement a session is running, from a second session. */
+  async cancelBackend(env: EnvironmentConfig, pid: number): Promise<boolean> {
+    const db = await this.connect(env);
+    try {
+      const r = await db.query<{ ok: boolean }>('SELECT pg_cancel_backend($1) AS ok', [pid]);
+      return r.rows[0].ok;
+    } finally {
+      await db.close();
+    }
+  }
+
   /** Refuse a change to a protected environment unless its name was typed/passed. */
   checkConfirmation(env: EnvironmentConfig, confirm: string | undefined, action: string): void {
     if (!env.protected) return;

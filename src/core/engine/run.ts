@@ -1,13 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import type { EnvironmentConfig } from '../config/config';
-import { Db, isConnectionLost, pgErrorFields, quoteLiteral } from '../db/db';
-import type { History, HistoryError } from '../db/history';
+import { commandsCompleted, Db, isConnectionLost, pgErrorFields, quoteLiteral } from '../db/db';
+import { ELAPSED_MS_SQL, History, HistoryError } from '../db/history';
 import { BulwarkError, RefusedError } from '../errors';
 import type { Migration, MigrationSection } from '../migrations/parse';
 import { Engine, EnvironmentStatus, Session } from './engine';
 import { computePlan, PlanOptions, PlanResult, PlanStep } from './plan';
 import { computeStates } from './state';
-import { errorLocation, PlannedStatement, sectionStatements } from './statements';
+import { codePointPositionToIndex } from '../sql/text';
+import { errorLocation, locationInStatement, PlannedStatement, sectionStatements } from './statements';
 
 /** Where and why a migration failed, located in its file. */
 export interface MigrationFailure {
@@ -42,9 +43,13 @@ export interface RunResult {
   /** Time spent waiting for another run's lock. */
   lockWaitedMs: number;
   ok: boolean;
+  /** The run was cancelled (AbortSignal / Ctrl-C). */
+  cancelled?: boolean;
 }
 
 export interface ApplyOptions extends PlanOptions {
+  /** Cancel the run: the running statement is cancelled on the server (its migration rolls back) and nothing after it runs. */
+  signal?: AbortSignal;
   /** Must equal the environment's name when it is protected. */
   confirm?: string;
   /** Apply even when the promotion order says no (audited). */
@@ -81,31 +86,63 @@ export async function apply(engine: Engine, envName: string | undefined, opts: A
     if (p.steps.length > 0) await s.ensureHistory();
     const results: MigrationRunResult[] = [];
     let failed = false;
+    const byVersion = new Map(migrations.map((x) => [x.version, x]));
     for (const [i, step] of p.steps.entries()) {
-      const m = migrations.find((x) => x.version === step.version)!;
-      if (failed) {
+      const m = byVersion.get(step.version)!;
+      if (failed || opts.signal?.aborted) {
         results.push({ version: m.version, name: m.name, status: 'not-executed' });
         continue;
       }
       engine.onProgress({ kind: 'migration-start', environment: env.name, version: m.version, name: m.name, index: i, total: p.steps.length, direction: 'up' });
-      const r = await runSection(engine, s, m, m.up, step.statements, 'up');
+      // Group commit: every migration commits atomically with its history row, but only the run's last
+      // commit waits for the WAL flush (which makes all earlier ones durable too). A server crash mid-run
+      // can lose whole migrations together with their rows, never half of one; the run reports only after
+      // the final flush.
+      const r = await cancellable(engine, s, opts.signal, () => runSection(engine, s, m, m.up, step.statements, 'up', { asyncCommit: i < p.steps.length - 1 }));
       engine.onProgress({ kind: 'migration-done', environment: env.name, version: m.version, name: m.name, ok: r.status !== 'failed', durationMs: 'durationMs' in r ? r.durationMs : 0 });
       results.push(r);
       if (r.status === 'failed') {
         failed = true;
         if (r.error.connectionLost) {
           // The session is gone (and with it our lock): stop here, record from a new session.
-          await recordAfterConnectionLoss(engine, env, m, r.error, 'up');
+          const present = await recordAfterConnectionLoss(engine, env, m, r.error, 'up');
+          if (present) {
+            for (const x of results) {
+              if (x.status === 'applied' && !present.has(x.version)) {
+                warnings.push(`${x.version}_${x.name} was applied in this run but is no longer recorded after the connection loss (the server lost it in a crash, with its history row); it is pending again`);
+              }
+            }
+          }
           for (const rest of p.steps.slice(i + 1)) results.push({ version: rest.version, name: rest.name, status: 'not-executed' });
           break;
         }
       }
     }
-    return { environment: env.name, connection: engine.display(env), results, warnings, lockWaitedMs: s.lock?.waitedMs ?? 0, ok: !failed };
+    const cancelled = opts.signal?.aborted === true;
+    return { environment: env.name, connection: engine.display(env), results, warnings, lockWaitedMs: s.lock?.waitedMs ?? 0, ok: !failed && !cancelled, ...(cancelled ? { cancelled } : {}) };
   });
 }
 
+/**
+ * Run `fn` so that aborting `signal` cancels the statement running on the server (pg_cancel_backend from
+ * a second session): the migration's transaction then fails and rolls back like any other failure.
+ */
+async function cancellable<T>(engine: Engine, s: Session, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+  if (!signal) return fn();
+  const onAbort = () => {
+    engine.logger.warn(`[${s.env.name}] cancelling the running statement (backend ${s.db.backendPid})`);
+    void engine.cancelBackend(s.env, s.db.backendPid).catch((e) => engine.logger.error(`could not cancel: ${e instanceof Error ? e.message : e}`));
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await fn();
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
 export interface RollbackOptions {
+  signal?: AbortSignal;
   /** Roll back this version; default: the migration applied last (by time, not by file name). */
   version?: string;
   confirm?: string;
@@ -146,7 +183,7 @@ export async function rollback(engine: Engine, envName: string | undefined, opts
     const statements = sectionStatements(m, m.down, 'down');
     await s.ensureHistory();
     engine.onProgress({ kind: 'migration-start', environment: env.name, version: m.version, name: m.name, index: 0, total: 1, direction: 'down' });
-    const r = await runSection(engine, s, m, m.down, statements, 'down');
+    const r = await cancellable(engine, s, opts.signal, () => runSection(engine, s, m, m.down!, statements, 'down'));
     engine.onProgress({ kind: 'migration-done', environment: env.name, version: m.version, name: m.name, ok: r.status !== 'failed', durationMs: 'durationMs' in r ? r.durationMs : 0 });
     if (r.status === 'failed' && r.error.connectionLost) await recordAfterConnectionLoss(engine, env, m, r.error, 'down');
     return { environment: env.name, connection: engine.display(env), results: [r], warnings, lockWaitedMs: s.lock?.waitedMs ?? 0, ok: r.status !== 'failed' };
@@ -173,6 +210,7 @@ async function runSection(
   section: MigrationSection,
   statements: PlannedStatement[],
   direction: 'up' | 'down',
+  opts: { asyncCommit?: boolean } = {},
 ): Promise<MigrationRunResult> {
   const { db, history, env } = s;
   const started = performance.now();
@@ -185,10 +223,52 @@ async function runSection(
   const auditOk = (durationMs: number) =>
     history.auditSql({ action: direction === 'up' ? 'apply' : 'rollback', version: m.version, name: m.name, durationMs, details: { checksum: m.checksum, statements: statements.length, transactional: section.transaction } });
 
+  const prefix = ['BEGIN', ...timeoutSql(env, true), ...(opts.asyncCommit ? ['SET LOCAL synchronous_commit = off'] : [])];
+
+  // One round trip for the whole migration when the driver can locate a failure in a script. Before
+  // PostgreSQL 13, statement_timeout would apply to the whole script instead of each statement.
+  if (section.transaction && db.runScript && (env.statementTimeoutMs === undefined || db.serverVersion >= 130000)) {
+    let text = prefix.join(';\n') + ';\n';
+    const starts: number[] = [];
+    for (const st of statements) {
+      starts.push(text.length);
+      text += st.sql + ';\n';
+    }
+    const bookkeeping = direction === 'up'
+      ? history.upsertSql({ version: m.version, name: m.name, checksum: m.checksum, normalizedChecksum: m.normalizedChecksum, status: 'applied', transactional: true, durationSql: ELAPSED_MS_SQL })
+      : history.deleteSql(m.version);
+    const audit = history.auditSql({ action: direction === 'up' ? 'apply' : 'rollback', version: m.version, name: m.name, durationSql: ELAPSED_MS_SQL, details: { checksum: m.checksum, statements: statements.length, transactional: true } });
+    text += `${bookkeeping};\n${audit};\nCOMMIT`;
+    try {
+      await db.runScript(text);
+      return { version: m.version, name: m.name, status: okStatus, durationMs: elapsed() };
+    } catch (e) {
+      const lost = isConnectionLost(e);
+      if (!lost) await db.query('ROLLBACK').catch(() => {});
+      // Locate the failing statement: by the error position (relative to the whole script; syntax errors
+      // stop the script before anything runs), else by how many statements completed.
+      const f = pgErrorFields(e);
+      let index = -1;
+      let at: number | undefined;
+      if (f?.position) {
+        const p = codePointPositionToIndex(text, f.position);
+        for (let k = 0; k < starts.length; k++) if (starts[k] <= p) index = k;
+        if (index >= 0 && p <= starts[index] + statements[index].sql.length) at = p - starts[index];
+        else index = index >= 0 ? statements.length : -1;
+      } else {
+        const n = commandsCompleted(e);
+        if (n !== undefined) index = n - prefix.length;
+      }
+      const failure = describeFailure(engine, m, section, statements, index, e, direction, lost, undefined, at);
+      if (!lost) await recordFailure(history, m, section, failure, direction, db);
+      return { version: m.version, name: m.name, status: 'failed', durationMs: elapsed(), error: failure };
+    }
+  }
+
   if (section.transaction) {
     let i = -1;
     try {
-      await db.query(['BEGIN', ...timeoutSql(env, true)].join('; '));
+      await db.query(prefix.join('; '));
       for (i = 0; i < statements.length; i++) await db.query(statements[i].sql);
       i = statements.length; // a failure from here on is the COMMIT (deferred constraints) or the bookkeeping
       const d = elapsed();
@@ -242,11 +322,14 @@ function describeFailure(
   direction: 'up' | 'down',
   lost: boolean,
   statementsDone: number | undefined,
+  /** UTF-16 index of the error inside the statement, when already known (script mode). */
+  at?: number,
 ): MigrationFailure {
   const f = pgErrorFields(e);
   const stmt = index >= 0 && index < statements.length ? statements[index] : undefined;
-  const loc = stmt ? errorLocation(m, stmt, f?.position) : { line: section.markerLine, column: 1 };
-  const message = engine.redactor.redact(f?.message ?? (e instanceof Error ? e.message : String(e)));
+  const loc = !stmt ? { line: section.markerLine, column: 1 } : at !== undefined ? locationInStatement(m, stmt, at) : errorLocation(m, stmt, f?.position);
+  const cancelled = f?.code === '57014' && /user request/.test(f.message);
+  const message = engine.redactor.redact(cancelled ? 'cancelled by the user' : f?.message ?? (e instanceof Error ? e.message : String(e)));
   const what = direction === 'up' ? 'the migration' : 'the rollback';
   let outcome: string;
   if (section.transaction) {
@@ -305,18 +388,22 @@ async function recordFailure(history: History, m: Migration, section: MigrationS
 }
 
 /** After the session died mid-run, write the failure from a new session (under the lock, never over an `applied` row). */
-async function recordAfterConnectionLoss(engine: Engine, env: EnvironmentConfig, m: Migration, f: MigrationFailure, direction: 'up' | 'down'): Promise<void> {
+async function recordAfterConnectionLoss(engine: Engine, env: EnvironmentConfig, m: Migration, f: MigrationFailure, direction: 'up' | 'down'): Promise<Set<string> | undefined> {
   try {
-    await engine.withSession(env, { lock: true }, async (s) => {
+    const present = await engine.withSession(env, { lock: true }, async (s) => {
       await s.ensureHistory();
       const row = s.rows.find((r) => r.version === m.version);
       const section = direction === 'up' ? m.up : m.down!;
-      if (direction === 'up' && row && (row.status === 'applied' || row.status === 'baseline')) return;
-      await recordFailure(s.history, m, section, f, direction, s.db);
+      if (!(direction === 'up' && row && (row.status === 'applied' || row.status === 'baseline'))) {
+        await recordFailure(s.history, m, section, f, direction, s.db);
+      }
+      return new Set(s.rows.filter((r) => r.status === 'applied' || r.status === 'baseline').map((r) => r.version));
     });
     f.outcome += ' The failure was recorded from a new connection.';
+    return present;
   } catch (e) {
     f.outcome += ` The failure could not be recorded (${e instanceof BulwarkError ? e.message : String(e)}); run \`bulwark status\` once the server is back.`;
+    return undefined;
   }
 }
 

@@ -66,6 +66,10 @@ export function sectionStatements(m: Migration, section: MigrationSection, which
 /** Map a server error `position` (1-based, in characters of the statement sent) to the file. */
 export function errorLocation(m: Migration, stmt: PlannedStatement, position?: number): { line: number; column: number } {
   if (!position || position < 1) return { line: stmt.line, column: stmt.column };
-  const idx = Math.min(codePointPositionToIndex(stmt.sql, position), stmt.sql.length);
-  return lineIndexOf(m).positionAt(stmt.offset + idx);
+  return locationInStatement(m, stmt, codePointPositionToIndex(stmt.sql, position));
+}
+
+/** The file position of a UTF-16 index inside a statement's text. */
+export function locationInStatement(m: Migration, stmt: PlannedStatement, index: number): { line: number; column: number } {
+  return lineIndexOf(m).positionAt(stmt.offset + Math.max(0, Math.min(index, stmt.sql.length)));
 }
