@@ -768,3 +768,72 @@ export function normalizeSql(sql: string): string {
   if (out.endsWith(';')) out = out.slice(0, -1);
   return out;
 }
+
+/**
+ * Replace psql variables (`:name`, `:'name'`, `:"name"`) in one statement's text with placeholders of the
+ * same length, so the PostgreSQL parser accepts the statement and every offset stays right: `:name`
+ * becomes an identifier (`_name`), `:'name'` a string literal, `:"name"` a quoted identifier.
+ * Returns the text unchanged (same string) when it has no variable.
+ */
+export function maskPsqlVariables(sql: string): string {
+  if (sql.indexOf(':') < 0) return sql;
+  const n = sql.length;
+  let out: string[] | undefined;
+  let copied = 0;
+  const replace = (start: number, end: number, text: string) => {
+    out ??= [];
+    out.push(sql.slice(copied, start), text);
+    copied = end;
+  };
+  let i = 0;
+  while (i < n) {
+    const c = sql.charCodeAt(i);
+    const next = i + 1 < n ? sql.charCodeAt(i + 1) : -1;
+    if (c === MINUS && next === MINUS) i = lineBreakAt(sql, i + 2);
+    else if (c === SLASH && next === STAR) {
+      const end = scanBlockComment(sql, i);
+      i = end < 0 ? n : end;
+    } else if (c === SQUOTE) {
+      const end = scanStandardString(sql, i);
+      i = end < 0 ? n : end;
+    } else if (c === DQUOTE) {
+      const end = scanQuotedIdentifier(sql, i);
+      i = end < 0 ? n : end;
+    } else if (c === DOLLAR && !isDigit(next)) {
+      const delimEnd = scanDollarDelimiter(sql, i);
+      if (delimEnd < 0) {
+        i++;
+        continue;
+      }
+      const close = sql.indexOf(sql.slice(i, delimEnd), delimEnd);
+      i = close < 0 ? n : close + (delimEnd - i);
+    } else if (isIdentStart(c) || isDigit(c)) {
+      let j = i + 1;
+      while (j < n && isIdentCont(sql.charCodeAt(j))) j++;
+      if (j === i + 1 && (c === UPPER_E || c === LOWER_E) && next === SQUOTE) {
+        const end = scanEscapeString(sql, j);
+        j = end < 0 ? n : end;
+      }
+      i = j;
+    } else if (c === COLON && next === COLON) {
+      i += 2;
+    } else if (c === COLON && isIdentStart(next)) {
+      let j = i + 2;
+      while (j < n && isIdentCont(sql.charCodeAt(j))) j++;
+      replace(i, j, '_' + sql.slice(i + 1, j));
+      i = j;
+    } else if (c === COLON && (next === SQUOTE || next === DQUOTE)) {
+      const end = next === SQUOTE ? scanStandardString(sql, i + 1) : scanQuotedIdentifier(sql, i + 1);
+      if (end < 0) {
+        i++;
+        continue;
+      }
+      const q = String.fromCharCode(next);
+      replace(i, end, q + 'v'.repeat(end - i - 2) + q);
+      i = end;
+    } else i++;
+  }
+  if (!out) return sql;
+  out.push(sql.slice(copied));
+  return out.join('');
+}

@@ -1,0 +1,89 @@
+import type { AstNode } from './parser';
+
+/** `{ CreateStmt: {...} }` → ['CreateStmt', {...}]. */
+export function unwrap(node: unknown): [string, AstNode] | undefined {
+  if (!node || typeof node !== 'object') return undefined;
+  const keys = Object.keys(node as object);
+  if (keys.length !== 1) return undefined;
+  return [keys[0], (node as AstNode)[keys[0]] as AstNode];
+}
+
+export function nodeType(node: unknown): string | undefined {
+  return unwrap(node)?.[0];
+}
+
+/** The inner object of a wrapped node of the given type, else undefined. */
+export function as<T = AstNode>(node: unknown, type: string): T | undefined {
+  const u = unwrap(node);
+  return u && u[0] === type ? (u[1] as T) : undefined;
+}
+
+export interface RangeVar {
+  schemaname?: string;
+  relname?: string;
+  location?: number;
+}
+
+/** A relation's name as written (schema-qualified when it was), lower-cased as PostgreSQL folds it. */
+export function relationName(rv: RangeVar | undefined): string {
+  if (!rv?.relname) return '?';
+  return rv.schemaname ? `${rv.schemaname}.${rv.relname}` : rv.relname;
+}
+
+/** Strings of a `[{String: {sval}}]` list, e.g. type names and function names. */
+export function names(list: unknown): string[] {
+  if (!Array.isArray(list)) return [];
+  return list.map((x) => as<{ sval?: string }>(x, 'String')?.sval ?? '').filter((s) => s !== '');
+}
+
+export interface TypeNameNode {
+  names?: unknown[];
+  typmods?: unknown[];
+  arrayBounds?: unknown[];
+  location?: number;
+}
+
+/** `pg_catalog.int4` → 'int4'; `varchar(20)` → { name: 'varchar', mods: [20] }. */
+export function typeInfo(t: TypeNameNode | undefined): { name: string; schema?: string; mods: number[]; array: boolean } {
+  const n = names(t?.names);
+  const name = n[n.length - 1] ?? '';
+  const schema = n.length > 1 ? n[n.length - 2] : undefined;
+  const mods: number[] = [];
+  for (const m of t?.typmods ?? []) {
+    const c = as<{ ival?: { ival?: number } }>(m, 'A_Const');
+    if (c) mods.push(c.ival?.ival ?? 0);
+  }
+  return { name, ...(schema ? { schema } : {}), mods, array: Array.isArray(t?.arrayBounds) && t!.arrayBounds!.length > 0 };
+}
+
+/** Depth-first walk over every wrapped node under `node` (objects with one PascalCase key). */
+export function walk(node: unknown, visit: (type: string, value: AstNode) => void | false): void {
+  if (Array.isArray(node)) {
+    for (const x of node) walk(x, visit);
+    return;
+  }
+  if (!node || typeof node !== 'object') return;
+  const keys = Object.keys(node as object);
+  if (keys.length === 1 && /^[A-Z]/.test(keys[0])) {
+    const v = (node as AstNode)[keys[0]];
+    if (visit(keys[0], v as AstNode) === false) return;
+    walk(v, visit);
+    return;
+  }
+  for (const k of keys) walk((node as AstNode)[k], visit);
+}
+
+/** The smallest `location` found under a node (byte offset in the statement), if any. */
+export function firstLocation(node: unknown): number | undefined {
+  let best: number | undefined;
+  const visit = (v: unknown) => {
+    if (Array.isArray(v)) return v.forEach(visit);
+    if (!v || typeof v !== 'object') return;
+    for (const [k, x] of Object.entries(v)) {
+      if (k === 'location' && typeof x === 'number' && x >= 0) best = best === undefined ? x : Math.min(best, x);
+      else visit(x);
+    }
+  };
+  visit(node);
+  return best;
+}

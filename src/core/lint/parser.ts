@@ -1,0 +1,80 @@
+import type { ParseResult } from 'libpg-query';
+
+/**
+ * The real PostgreSQL parser (libpg-query, PostgreSQL 18 grammar, compiled to WASM). It is loaded once,
+ * asynchronously (the WASM file sits beside the bundle), and then used synchronously: linting on every
+ * keystroke cannot await.
+ */
+type PgQuery = typeof import('libpg-query');
+
+let mod: PgQuery | undefined;
+let loading: Promise<void> | undefined;
+
+export function loadParser(): Promise<void> {
+  if (mod) return Promise.resolve();
+  loading ??= (async () => {
+    // Required lazily so that commands which never lint do not pay for loading the WASM module.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const m = require('libpg-query') as PgQuery;
+    await m.loadModule();
+    mod = m;
+  })();
+  return loading;
+}
+
+export function parserLoaded(): boolean {
+  return mod !== undefined;
+}
+
+function parser(): PgQuery {
+  if (!mod) throw new Error('internal: the SQL parser is not loaded; await loadParser() first');
+  return mod;
+}
+
+export type AstNode = Record<string, unknown>;
+
+export interface ParsedStatement {
+  /** The statement node, e.g. `{ CreateStmt: {...} }`. */
+  stmt: AstNode;
+  /** UTF-8 byte offset and length inside the parsed text (0 fields are omitted by libpg-query). */
+  location: number;
+  length?: number;
+}
+
+export type ParseOutcome = { ok: true; statements: ParsedStatement[] } | { ok: false; message: string; /** UTF-8 byte offset */ cursor?: number };
+
+export function parseSql(sql: string): ParseOutcome {
+  try {
+    const r: ParseResult = parser().parseSync(sql);
+    return {
+      ok: true,
+      statements: (r.stmts ?? []).map((s) => ({ stmt: s.stmt as unknown as AstNode, location: s.stmt_location ?? 0, ...(s.stmt_len ? { length: s.stmt_len } : {}) })),
+    };
+  } catch (e) {
+    return { ok: false, ...errorOf(e) };
+  }
+}
+
+export interface PlpgsqlOutcome {
+  ok: boolean;
+  /** The PL/pgSQL function tree (plpgsql_funcs). */
+  functions?: AstNode[];
+  message?: string;
+  cursor?: number;
+}
+
+/** Parse a CREATE FUNCTION / DO statement's PL/pgSQL body with the PL/pgSQL grammar. */
+export function parsePlpgsql(sql: string): PlpgsqlOutcome {
+  try {
+    const r = parser().parsePlPgSQLSync(sql) as unknown as { plpgsql_funcs?: AstNode[] };
+    return { ok: true, functions: r.plpgsql_funcs ?? [] };
+  } catch (e) {
+    return { ok: false, ...errorOf(e) };
+  }
+}
+
+function errorOf(e: unknown): { message: string; cursor?: number } {
+  const d = (e as { sqlDetails?: { message?: string; cursorPosition?: number } }).sqlDetails;
+  const message = d?.message ?? (e instanceof Error ? e.message : String(e));
+  return { message, ...(typeof d?.cursorPosition === 'number' && d.cursorPosition >= 0 ? { cursor: d.cursorPosition } : {}) };
+}
