@@ -44,6 +44,7 @@ Commands:
   mark-applied V  record one migration as applied without running it
   repair [V]    explain what needs repair; with V, --resolve applied|rolled-back or --accept-checksum
   history [V]   the audit trail (of one migration)
+  lint [PATHS]  lint migration SQL: dangerous locks, rewrites, data loss, non-idempotent statements
 
 Without bulwark.json, DATABASE_URL defines one environment named "default".
 
@@ -112,6 +113,18 @@ Only Bulwark's own tables change, and every repair is audited.`,
 
 The audit trail: every apply, rollback, dry run, failure, baseline, repair and lock wait.`,
 };
+HELP.lint = `Usage: bulwark lint [PATHS…] [--format text|json|sarif] [--pg-version N] [--rules]
+
+Lints SQL files (default: the migrations folder) with the PostgreSQL 18 parser: statements that take
+blocking locks, rewrite tables, lose data, or fail when retried; syntax errors. Findings print like a
+compiler (file:line:col: severity rule message). Exit 1 when any finding is an error.
+  --format json    one JSON document: { files, errors, warnings, findings: [{ file, line, column, endLine,
+                   endColumn, rule, severity, message, fixes? }] }
+  --format sarif   SARIF 2.1.0 for code-scanning tools
+  --pg-version N   target PostgreSQL major version (default: "lint.pgVersion" of bulwark.json, else 17)
+  --rules          list every rule with its default severity
+Suppress with \`-- bulwark-ignore rule-id[, …]\` before a statement or \`-- bulwark-ignore-file rule-id\`.
+Configure in bulwark.json: "lint": { "pgVersion": 16, "assumeInTransaction": true, "rules": { "rule-id": "off" } }.`;
 HELP['promotion'] = HELP.consistency;
 
 interface Io {
@@ -152,13 +165,14 @@ export async function main(argv: string[], io: Io = {}): Promise<number> {
           help: { type: 'boolean', short: 'h' }, to: { type: 'string' }, confirm: { type: 'string' }, force: { type: 'boolean' },
           'allow-out-of-order': { type: 'boolean' }, 'exit-code': { type: 'boolean' }, all: { type: 'boolean' },
           resolve: { type: 'string' }, 'accept-checksum': { type: 'boolean' }, description: { type: 'string' }, author: { type: 'string' },
+          format: { type: 'string' }, 'pg-version': { type: 'string' }, rules: { type: 'boolean' },
         },
       });
     } catch (e) {
       throw new UsageError(`${command}: ${e instanceof Error ? e.message : String(e)}`, { hint: `Run \`bulwark ${command} --help\`.` });
     }
     const o = parsed.values;
-    json = o.json === true;
+    json = o.json === true || o.format === 'json' || o.format === 'sarif';
     if (o.help) {
       out.print(HELP[command] + (command === '' ? '' : `\n\n${COMMON}`));
       return EXIT.OK;
@@ -321,6 +335,8 @@ export async function main(argv: string[], io: Io = {}): Promise<number> {
         }
         return EXIT.OK;
       }
+      case 'lint':
+        return await lintCommand(out, config, positional, { format: o.format, pgVersion: o['pg-version'], listRules: o.rules === true, cwd });
       case 'history': {
         if (positional.length > 1) throw new UsageError('history takes at most one VERSION');
         const rows = await history(engine, o.env, positional[0]);
@@ -339,6 +355,40 @@ export async function main(argv: string[], io: Io = {}): Promise<number> {
   } catch (e) {
     return reportError(e, out, json, errStyle);
   }
+}
+
+async function lintCommand(
+  out: Out,
+  config: BulwarkConfig,
+  paths: string[],
+  o: { format?: string; pgVersion?: string; listRules: boolean; cwd: string },
+): Promise<number> {
+  // Loaded on demand: the parser's WASM costs nothing to commands that do not lint.
+  const { ALL_RULES, lintSettingsFrom, loadParser } = await import('../core/lint');
+  const { collectSqlFiles, lintFile } = await import('../core/lint/files');
+  const { formatJson, formatSarif, formatText } = await import('./lint');
+  if (o.listRules) {
+    for (const r of ALL_RULES) out.print(`${r.id.padEnd(36)} ${String(r.defaultSeverity).padEnd(8)} ${r.category.padEnd(13)} ${r.summary}`);
+    return EXIT.OK;
+  }
+  const format = o.format ?? 'text';
+  if (!['text', 'json', 'sarif'].includes(format)) throw new UsageError(`--format must be text, json or sarif, not "${format}"`);
+  const overrides: { pgVersion?: number; lockTimeoutByRunner: boolean } = {
+    lockTimeoutByRunner: config.environments.length > 0 && config.environments.every((e) => e.lockTimeoutMs !== undefined && e.lockTimeoutMs > 0),
+  };
+  if (o.pgVersion !== undefined) {
+    const v = Number(o.pgVersion);
+    if (!Number.isInteger(v) || v < 9 || v > 30) throw new UsageError(`--pg-version must be a PostgreSQL major version such as 16, not "${o.pgVersion}"`);
+    overrides.pgVersion = v;
+  }
+  const settings = lintSettingsFrom(config.lint, overrides, config.file ?? 'bulwark.json');
+  const files = collectSqlFiles(paths.length ? paths.map((p) => path.resolve(o.cwd, p)) : [config.migrationsDir]);
+  await loadParser();
+  const results = files.map((f) => lintFile(f, ALL_RULES, settings));
+  if (format === 'json') formatJson(out, results, o.cwd);
+  else if (format === 'sarif') formatSarif(out, results, ALL_RULES, o.cwd);
+  else formatText(out, results, o.cwd);
+  return results.some((r) => r.findings.some((f) => f.severity === 'error')) ? EXIT.ERROR : EXIT.OK;
 }
 
 function reportError(e: unknown, out: Out, json: boolean, s: ReturnType<typeof style>): number {

@@ -1,5 +1,5 @@
 import { maskPsqlVariables, splitStatements } from '../sql/split';
-import { byteOffsetToIndex } from '../sql/text';
+import { codePointPositionToIndex } from '../sql/text';
 import { as, firstLocation, names, RangeVar, relationName, unwrap } from './ast';
 import { FileState, LintSettings, RuleContext, SectionInfo } from './context';
 import { AstNode, parsePlpgsql, parseSql } from './parser';
@@ -116,13 +116,16 @@ export function lintText(text: string, rules: readonly Rule[], partial: Partial<
       const end = section.start + s.end;
       stmtRanges.push({ start, end: section.start + s.terminatorEnd });
       if (s.kind !== 'sql') continue;
+      // Already reported by the splitter (unterminated quote or comment): parsing would report it twice.
+      if (split.errors.some((e) => e.offset >= s.start && e.offset <= s.end)) continue;
       const parsedText = maskPsqlVariables(s.text);
       const parsed = parseSql(parsedText);
       count++;
       if (!parsed.ok) {
         const sev = meta('syntax-error');
         if (sev !== 'off') {
-          const at = parsed.cursor !== undefined ? start + byteOffsetToIndex(parsedText, parsed.cursor) : start;
+          // libpg-query's cursor is a 0-based count of characters (code points), unlike AST locations (bytes).
+          const at = parsed.cursor !== undefined ? start + codePointPositionToIndex(parsedText, parsed.cursor + 1) : start;
           findings.push({ rule: 'syntax-error', severity: sev, message: parsed.message, start: Math.min(at, end), end: Math.min(Math.max(ctx.wordAtIn(at, end), at + 1), Math.max(end, at + 1)) });
         }
         continue;
