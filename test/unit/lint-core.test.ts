@@ -75,3 +75,12 @@ describe('linter core', () => {
     }
   });
 });
+
+describe('linter core: down sections', () => {
+  useParser();
+  it('what the up section created is new to the down section (dropping it is the expected undo)', () => {
+    const sql = '-- migrate:up\nCREATE TABLE IF NOT EXISTS t (id bigint);\n-- migrate:down\nDROP TABLE IF EXISTS t;\n';
+    passes('ban-drop-table', sql);
+    flags('ban-drop-table', '-- migrate:up\nSELECT 1;\n-- migrate:down\nDROP TABLE IF EXISTS t;\n');
+  });
+});

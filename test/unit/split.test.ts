@@ -795,3 +795,18 @@ SELECT 2;`;
     });
   });
 });
+
+describe('maskPsqlVariables', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { maskPsqlVariables } = require('../../src/core/sql/split') as typeof import('../../src/core/sql/split');
+  it('replaces :name, :\'name\' and :"name" with same-length placeholders that keep the name', () => {
+    const sql = "SELECT :foo, :'bar', :\"baz\" FROM t WHERE a::int = 1 AND b := 2";
+    const m = maskPsqlVariables(sql);
+    assert.equal(m, "SELECT _foo, '_bar', \"_baz\" FROM t WHERE a::int = 1 AND b := 2");
+    assert.equal(m.length, sql.length);
+  });
+  it('leaves variables inside strings, identifiers, dollar quotes and comments alone', () => {
+    const sql = "SELECT ':x', \":y\", $$ :z $$, E':w' -- :v\n/* :u */";
+    assert.equal(maskPsqlVariables(sql), sql);
+  });
+});

@@ -40,6 +40,10 @@ export class FileState {
   /** Existing tables locked ACCESS EXCLUSIVE earlier in the current transaction (with the statement that did). */
   readonly exclusiveInTx = new Map<string, number>();
   lockTimeoutSet = false;
+  /** The runner sets lock_timeout for every migration (from the environment configuration). */
+  lockTimeoutByRunner = false;
+  /** The lock_timeout was set with SET LOCAL inside an explicit transaction: it ends with it. */
+  lockTimeoutLocal = false;
   /** Inside an explicit BEGIN … COMMIT of the file. */
   explicitTx = false;
   /** Offset of the explicit BEGIN, if any. */
@@ -64,6 +68,10 @@ export class FileState {
   endTransaction(): void {
     this.notValidInTx.clear();
     this.exclusiveInTx.clear();
+    if (this.lockTimeoutLocal) {
+      this.lockTimeoutSet = this.lockTimeoutByRunner;
+      this.lockTimeoutLocal = false;
+    }
   }
 }
 

@@ -4,7 +4,7 @@ import { DEFAULT_PG_VERSION, lintText, LintResult } from './lint';
 import { ALL_RULES } from './rules';
 import type { RuleSetting } from './types';
 
-export { loadParser, parserLoaded } from './parser';
+export { clearParseCache, loadParser, parserLoaded } from './parser';
 export { ALL_RULES } from './rules';
 export { sectionsOf, DEFAULT_PG_VERSION } from './lint';
 export type { Rule, LintResult } from './lint';

@@ -100,9 +100,14 @@ export function lintText(text: string, rules: readonly Rule[], partial: Partial<
   const stmtRanges: { start: number; end: number }[] = [];
   let count = 0;
 
+  let upCreated: Set<string> | undefined;
   for (const section of sectionsOf(text, settings.assumeInTransaction)) {
     const state = new FileState();
-    state.lockTimeoutSet = settings.lockTimeoutByRunner;
+    state.lockTimeoutSet = state.lockTimeoutByRunner = settings.lockTimeoutByRunner;
+    // A down section undoes its up section: what the up created is "new" to it (dropping it loses nothing
+    // that existed before the migration).
+    if (section.kind === 'down' && upCreated) for (const n of upCreated) state.created.add(n);
+    if (section.kind === 'up') upCreated = state.created;
     const sectionText = text.slice(section.start, section.end);
     const split = splitStatements(sectionText);
     const ctx = new RuleContext(text, settings, section, state, (f) => findings.push(f));
@@ -311,12 +316,14 @@ function track(ctx: RuleContext, info: StatementInfo): void {
       return;
     }
     case 'VariableSetStmt': {
-      const v = as<{ name?: string; kind?: string; args?: unknown[] }>(node, 'VariableSetStmt');
+      const v = as<{ name?: string; kind?: string; args?: unknown[]; is_local?: boolean }>(node, 'VariableSetStmt');
       if (v?.name === 'lock_timeout') {
         const arg = v.args?.[0];
         const c = as<{ ival?: { ival?: number }; sval?: { sval?: string } }>(arg, 'A_Const');
         const zero = c !== undefined && ((c.ival !== undefined && !c.ival.ival) || c.sval?.sval === '0');
-        st.lockTimeoutSet = v.kind === 'VAR_SET_VALUE' && !zero;
+        st.lockTimeoutSet = (v.kind === 'VAR_SET_VALUE' && !zero) || st.lockTimeoutByRunner;
+        // SET LOCAL ends with an explicit transaction (a section the runner wraps is one transaction).
+        st.lockTimeoutLocal = v.is_local === true && st.explicitTx;
       }
       return;
     }
@@ -331,7 +338,7 @@ function track(ctx: RuleContext, info: StatementInfo): void {
         if (cmd.subtype !== 'AT_ValidateConstraint' && cmd.subtype !== 'AT_SetStatistics' && cmd.subtype !== 'AT_SetOptions' && cmd.subtype !== 'AT_ResetOptions') exclusive = true;
         if (cmd.subtype === 'AT_AddConstraint') {
           const con = as<{ contype?: string; conname?: string; skip_validation?: boolean; raw_expr?: unknown }>(cmd.def, 'Constraint');
-          if (con?.skip_validation && con.conname) st.notValidInTx.add(`${table}/${con.conname}`);
+          if (con?.skip_validation && con.conname && info.inTransaction) st.notValidInTx.add(`${table}/${con.conname}`);
           const col = notNullCheckColumn(con?.raw_expr);
           if (con?.contype === 'CONSTR_CHECK' && col) {
             if (con.skip_validation) st.pendingNotNull.set(`${table}/${con.conname ?? ''}`, col);

@@ -43,7 +43,42 @@ export interface ParsedStatement {
 
 export type ParseOutcome = { ok: true; statements: ParsedStatement[] } | { ok: false; message: string; /** UTF-8 byte offset */ cursor?: number };
 
+/**
+ * Parse results by statement text. Re-linting a file after a keystroke re-parses only the statement that
+ * changed (parsing dominates lint time); results are treated as immutable by every rule. Bounded by
+ * the total size of the cached statements, dropping the oldest first.
+ */
+const cache = new Map<string, ParseOutcome>();
+let cachedChars = 0;
+const CACHE_CHARS = 8 * 1024 * 1024;
+
+export function clearParseCache(): void {
+  cache.clear();
+  cachedChars = 0;
+}
+
 export function parseSql(sql: string): ParseOutcome {
+  const hit = cache.get(sql);
+  if (hit) {
+    // Refresh its position so frequently used statements stay.
+    cache.delete(sql);
+    cache.set(sql, hit);
+    return hit;
+  }
+  const r = parseUncached(sql);
+  cache.set(sql, r);
+  cachedChars += sql.length;
+  if (cachedChars > CACHE_CHARS) {
+    for (const k of cache.keys()) {
+      cache.delete(k);
+      cachedChars -= k.length;
+      if (cachedChars <= CACHE_CHARS * 0.75) break;
+    }
+  }
+  return r;
+}
+
+function parseUncached(sql: string): ParseOutcome {
   try {
     const r: ParseResult = parser().parseSync(sql);
     return {

@@ -772,7 +772,7 @@ export function normalizeSql(sql: string): string {
 /**
  * Replace psql variables (`:name`, `:'name'`, `:"name"`) in one statement's text with placeholders of the
  * same length, so the PostgreSQL parser accepts the statement and every offset stays right: `:name`
- * becomes an identifier (`_name`), `:'name'` a string literal, `:"name"` a quoted identifier.
+ * becomes an identifier (`_name`), `:'name'` a string literal (`'_name'`), `:"name"` a quoted identifier (`"_name"`).
  * Returns the text unchanged (same string) when it has no variable.
  */
 export function maskPsqlVariables(sql: string): string {
@@ -828,8 +828,9 @@ export function maskPsqlVariables(sql: string): string {
         i++;
         continue;
       }
+      // Same length, and the name stays readable in messages: :"name" → "_name", :'name' → '_name'.
       const q = String.fromCharCode(next);
-      replace(i, end, q + 'v'.repeat(end - i - 2) + q);
+      replace(i, end, q + '_' + sql.slice(i + 2, end - 1) + q);
       i = end;
     } else i++;
   }

@@ -1,6 +1,10 @@
 import type { Rule } from '../lint';
+import { dataLossRules } from './dataLoss';
 import { idempotencyRules } from './idempotency';
+import { lockingRules } from './locking';
 import { metaRules } from './meta';
+import { styleRules } from './style';
+import { transactionRules } from './transactions';
 
 /** Every rule, in documentation order. Rule ids are stable: configuration and ignore comments use them. */
-export const ALL_RULES: readonly Rule[] = [...metaRules, ...idempotencyRules];
+export const ALL_RULES: readonly Rule[] = [...metaRules, ...idempotencyRules, ...dataLossRules, ...styleRules, ...transactionRules, ...lockingRules];

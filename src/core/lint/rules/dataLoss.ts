@@ -1,0 +1,1006 @@
+import { as, names, RangeVar, relationName, TypeNameNode, typeInfo } from '../ast';
+import type { FileState, RuleContext } from '../context';
+import type { Rule } from '../lint';
+import type { Fix, StatementInfo } from '../types';
+
+/* ------------------------------------------------------------------------------------------------------
+ * Tokens. Many AST nodes carry no location (DROP TABLE's names, DROP COLUMN's column, RENAME's old name),
+ * so findings are placed with a small lexer over the statement text. It skips comments, strings, quoted
+ * identifiers and dollar quotes, so a keyword inside any of those is never matched.
+ * ---------------------------------------------------------------------------------------------------- */
+
+export interface Token {
+  /** File offsets (UTF-16). */
+  start: number;
+  end: number;
+  kind: 'word' | 'ident' | 'string' | 'number' | 'op';
+  /** Words lower-cased (as PostgreSQL folds them), quoted identifiers and strings unescaped. */
+  value: string;
+}
+
+const WORD_START = /[A-Za-z_\u0080-\uffff]/;
+const WORD_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
+const DOLLAR_TAG = /\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
+
+function lex(src: string, base: number): Token[] {
+  const out: Token[] = [];
+  const n = src.length;
+  let i = 0;
+  const quoted = (open: number, q: string, backslash: boolean): { end: number; value: string } => {
+    let j = open + 1;
+    let value = '';
+    while (j < n) {
+      const ch = src[j];
+      if (backslash && ch === '\\' && j + 1 < n) {
+        value += src[j + 1];
+        j += 2;
+      } else if (ch === q) {
+        if (src[j + 1] === q) {
+          value += q;
+          j += 2;
+        } else return { end: j + 1, value };
+      } else {
+        value += ch;
+        j++;
+      }
+    }
+    return { end: n, value };
+  };
+  while (i < n) {
+    const c = src[i];
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v') {
+      i++;
+    } else if (c === '-' && src[i + 1] === '-') {
+      const nl = src.indexOf('\n', i);
+      i = nl < 0 ? n : nl + 1;
+    } else if (c === '/' && src[i + 1] === '*') {
+      let depth = 1;
+      i += 2;
+      while (i < n && depth > 0) {
+        if (src[i] === '/' && src[i + 1] === '*') {
+          depth++;
+          i += 2;
+        } else if (src[i] === '*' && src[i + 1] === '/') {
+          depth--;
+          i += 2;
+        } else i++;
+      }
+    } else if (c === "'") {
+      const q = quoted(i, "'", false);
+      out.push({ start: base + i, end: base + q.end, kind: 'string', value: q.value });
+      i = q.end;
+    } else if (c === '"') {
+      const q = quoted(i, '"', false);
+      out.push({ start: base + i, end: base + q.end, kind: 'ident', value: q.value });
+      i = q.end;
+    } else if (c === '$') {
+      DOLLAR_TAG.lastIndex = i;
+      const m = DOLLAR_TAG.exec(src);
+      if (m) {
+        const close = src.indexOf(m[0], i + m[0].length);
+        const end = close < 0 ? n : close + m[0].length;
+        out.push({ start: base + i, end: base + end, kind: 'string', value: src.slice(i + m[0].length, close < 0 ? n : close) });
+        i = end;
+      } else {
+        let j = i + 1;
+        while (j < n && /[0-9]/.test(src[j])) j++;
+        out.push({ start: base + i, end: base + j, kind: 'op', value: src.slice(i, j) });
+        i = j;
+      }
+    } else if (WORD_START.test(c)) {
+      let j = i + 1;
+      while (j < n && WORD_PART.test(src[j])) j++;
+      const word = src.slice(i, j).toLowerCase();
+      if (src[j] === "'" && (word === 'e' || word === 'b' || word === 'x' || word === 'n')) {
+        const q = quoted(j, "'", word === 'e');
+        out.push({ start: base + i, end: base + q.end, kind: 'string', value: q.value });
+        i = q.end;
+      } else {
+        out.push({ start: base + i, end: base + j, kind: 'word', value: word });
+        i = j;
+      }
+    } else if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(src[i + 1] ?? ''))) {
+      let j = i + 1;
+      while (j < n && /[0-9_.]/.test(src[j])) j++;
+      if (/[eE]/.test(src[j] ?? '') && /[-+0-9]/.test(src[j + 1] ?? '')) {
+        j += 2;
+        while (j < n && /[0-9]/.test(src[j])) j++;
+      }
+      out.push({ start: base + i, end: base + j, kind: 'number', value: src.slice(i, j) });
+      i = j;
+    } else {
+      out.push({ start: base + i, end: base + i + 1, kind: 'op', value: c });
+      i++;
+    }
+  }
+  return out;
+}
+
+const tokenCache = new WeakMap<StatementInfo, Token[]>();
+
+/** The current statement's tokens (cached per statement: every rule of the file shares them). */
+export function tokensOf(ctx: RuleContext): Token[] {
+  let t = tokenCache.get(ctx.stmt);
+  if (!t) {
+    t = lex(ctx.parsedText || ctx.stmt.text, ctx.stmt.start);
+    tokenCache.set(ctx.stmt, t);
+  }
+  return t;
+}
+
+/** Index of the token starting at (or first after) a file offset; -1 if none. */
+export function tokenIndexAt(toks: Token[], offset: number): number {
+  return toks.findIndex((t) => t.start >= offset);
+}
+
+export function isWord(t: Token | undefined, ...words: string[]): boolean {
+  return t !== undefined && t.kind === 'word' && words.includes(t.value);
+}
+
+function isName(t: Token | undefined): boolean {
+  return t !== undefined && (t.kind === 'word' || t.kind === 'ident');
+}
+
+/** `a`, `s.a`, `"S"."A"` from token i: the parts, the range, and the index after it. */
+export function qualifiedNameAt(toks: Token[], i: number): { parts: string[]; start: number; end: number; next: number } | undefined {
+  if (!isName(toks[i])) return undefined;
+  const parts = [toks[i].value];
+  let j = i + 1;
+  while (toks[j]?.value === '.' && toks[j].kind === 'op' && isName(toks[j + 1])) {
+    parts.push(toks[j + 1].value);
+    j += 2;
+  }
+  return { parts, start: toks[i].start, end: toks[j - 1].end, next: j };
+}
+
+/** Skip `IF EXISTS` / `IF NOT EXISTS` at token i. */
+function skipIfExists(toks: Token[], i: number): number {
+  if (isWord(toks[i], 'if') && isWord(toks[i + 1], 'exists')) return i + 2;
+  if (isWord(toks[i], 'if') && isWord(toks[i + 1], 'not') && isWord(toks[i + 2], 'exists')) return i + 3;
+  return i;
+}
+
+/**
+ * The comma-separated names after a keyword sequence, e.g. `DROP TABLE [IF EXISTS] a, s.b`: their
+ * ranges in order (to match the AST's objects, which carry no locations).
+ */
+export function namesAfter(ctx: RuleContext, keywords: string[]): { start: number; end: number; text: string }[] {
+  const toks = tokensOf(ctx);
+  for (let i = 0; i + keywords.length <= toks.length; i++) {
+    if (!keywords.every((k, j) => isWord(toks[i + j], k))) continue;
+    const out: { start: number; end: number; text: string }[] = [];
+    let j = skipIfExists(toks, i + keywords.length);
+    for (;;) {
+      const q = qualifiedNameAt(toks, j);
+      if (!q) break;
+      out.push({ start: q.start, end: q.end, text: ctx.text.slice(q.start, q.end) });
+      if (toks[q.next]?.value !== ',' || toks[q.next].kind !== 'op') break;
+      j = q.next + 1;
+    }
+    return out;
+  }
+  return [];
+}
+
+/** The range of the (qualified) name starting at an AST location, e.g. a RangeVar's. */
+export function nameRangeAt(ctx: RuleContext, location: number | undefined): { start: number; end: number } {
+  const at = ctx.offset(location);
+  const toks = tokensOf(ctx);
+  const i = toks.findIndex((t) => t.start === at);
+  const q = i >= 0 ? qualifiedNameAt(toks, i) : undefined;
+  return q ? { start: q.start, end: q.end } : ctx.wordAt(at);
+}
+
+/** The first keyword of the statement (e.g. DROP, TRUNCATE), a fallback finding range. */
+function firstWord(ctx: RuleContext): { start: number; end: number } {
+  const t = tokensOf(ctx)[0];
+  return t ? { start: t.start, end: t.end } : { start: ctx.stmt.start, end: ctx.stmt.end };
+}
+
+/** Find a keyword sequence at or after token `from`; returns the index of its first token, or -1. */
+export function findWords(toks: Token[], words: string[], from = 0): number {
+  for (let i = Math.max(from, 0); i + words.length <= toks.length; i++) {
+    if (words.every((w, j) => isWord(toks[i + j], w))) return i;
+  }
+  return -1;
+}
+
+/* ------------------------------------------------------------------------------------------------------
+ * Identifiers and type names.
+ * ---------------------------------------------------------------------------------------------------- */
+
+const RESERVED = new Set(
+  ('all analyse analyze and any array as asc asymmetric authorization binary both case cast check collate collation column concurrently ' +
+    'constraint create cross current_catalog current_date current_role current_schema current_time current_timestamp current_user default ' +
+    'deferrable desc distinct do else end except false fetch for foreign freeze from full grant group having ilike in initially inner intersect ' +
+    'into is isnull join lateral leading left like limit localtime localtimestamp natural not notnull null offset on only or order outer overlaps ' +
+    'placing primary references returning right select session_user similar some symmetric system_user table tablesample then to trailing true ' +
+    'union unique user using variadic verbose when where window with').split(' '),
+);
+
+/** An identifier as SQL text: bare when PostgreSQL would read it back unchanged, else double-quoted. */
+export function quoteIdent(name: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) && !RESERVED.has(name) ? name : `"${name.replace(/"/g, '""')}"`;
+}
+
+/** The type is the built-in one (unqualified or pg_catalog), not a user type of the same name elsewhere. */
+export function builtinType(t: TypeNameNode | undefined): string | undefined {
+  if (!t) return undefined;
+  const ti = typeInfo(t);
+  return ti.schema === undefined || ti.schema === 'pg_catalog' ? ti.name : undefined;
+}
+
+/** Where a column's type is written: the name words, the modifiers, a time-zone clause, array bounds. */
+export interface TypeSpan {
+  start: number;
+  /** End of the type name words (`character varying`, `pg_catalog.int4`). */
+  nameEnd: number;
+  /** Start of the last word of the name (`json` in `pg_catalog.json`). */
+  lastNameStart: number;
+  /** The modifiers' text with parentheses (`(20)`), or ''. */
+  mods: string;
+  /** End of the base type: the name, the modifiers and `with[out] time zone`, before any array bounds. */
+  baseEnd: number;
+  /** End including array bounds (`[]`, `ARRAY[3]`). */
+  end: number;
+}
+
+const INTERVAL_FIELDS = new Set(['year', 'month', 'day', 'hour', 'minute', 'second', 'to']);
+
+/** A TypeName's exact text range, from its `location` (e.g. `character varying(20)[]`, `timestamp(3) without time zone`). */
+export function typeSpan(ctx: RuleContext, t: TypeNameNode | undefined): TypeSpan | undefined {
+  if (t?.location === undefined || t.location < 0) return undefined;
+  const toks = tokensOf(ctx);
+  const at = ctx.offset(t.location);
+  let i = toks.findIndex((x) => x.start === at);
+  if (i < 0 || !isName(toks[i])) return undefined;
+  const first = toks[i];
+  let lastNameStart = first.start;
+  let j: number;
+  if (first.kind === 'word' && first.value === 'double' && isWord(toks[i + 1], 'precision')) {
+    j = i + 2;
+  } else if (isWord(first, 'character', 'char', 'nchar', 'bit', 'national')) {
+    j = i + 1;
+    if (first.value === 'national' && isWord(toks[j], 'character', 'char')) j++;
+    if (isWord(toks[j], 'varying')) j++;
+  } else {
+    const q = qualifiedNameAt(toks, i);
+    if (!q) return undefined;
+    j = q.next;
+    lastNameStart = toks[j - 1].start;
+  }
+  const nameEnd = toks[j - 1].end;
+  if (first.kind === 'word' && first.value === 'interval') while (isWord(toks[j], ...INTERVAL_FIELDS)) j++;
+  let mods = '';
+  if (toks[j]?.kind === 'op' && toks[j].value === '(') {
+    let depth = 0;
+    let k = j;
+    for (; k < toks.length; k++) {
+      if (toks[k].kind !== 'op') continue;
+      if (toks[k].value === '(') depth++;
+      else if (toks[k].value === ')' && --depth === 0) break;
+    }
+    if (k >= toks.length) return undefined;
+    mods = ctx.text.slice(toks[j].start, toks[k].end);
+    j = k + 1;
+  }
+  if (isWord(first, 'timestamp', 'time') && isWord(toks[j], 'with', 'without') && isWord(toks[j + 1], 'time') && isWord(toks[j + 2], 'zone')) j += 3;
+  const baseEnd = toks[j - 1].end;
+  // Array bounds: `[]`, `[3][4]`, `ARRAY`, `ARRAY[3]`.
+  if (isWord(toks[j], 'array')) j++;
+  while (toks[j]?.kind === 'op' && toks[j].value === '[') {
+    let k = j + 1;
+    while (k < toks.length && !(toks[k].kind === 'op' && toks[k].value === ']')) k++;
+    if (k >= toks.length) break;
+    j = k + 1;
+  }
+  return { start: first.start, nameEnd, lastNameStart, mods, baseEnd, end: toks[j - 1].end };
+}
+
+/* ------------------------------------------------------------------------------------------------------
+ * Columns declared by a statement (CREATE TABLE, ADD COLUMN, ALTER COLUMN TYPE).
+ * ---------------------------------------------------------------------------------------------------- */
+
+export interface ConstraintNode {
+  contype?: string;
+  conname?: string;
+  keys?: unknown[];
+  raw_expr?: unknown;
+  location?: number;
+}
+
+export interface ColumnDefNode {
+  colname?: string;
+  typeName?: TypeNameNode;
+  constraints?: unknown[];
+  location?: number;
+}
+
+export interface DeclaredColumn {
+  where: 'create' | 'add' | 'alter-type';
+  table: RangeVar | undefined;
+  column: string;
+  def: ColumnDefNode;
+  constraints: ConstraintNode[];
+  /** Part of the primary key (column constraint, or the table's PRIMARY KEY in the same CREATE TABLE). */
+  primaryKey: boolean;
+}
+
+export function declaredColumns(ctx: RuleContext): DeclaredColumn[] {
+  const out: DeclaredColumn[] = [];
+  const cons = (d: ColumnDefNode) => (d.constraints ?? []).map((c) => as<ConstraintNode>(c, 'Constraint')).filter((c): c is ConstraintNode => c !== undefined);
+  const create = as<{ relation?: RangeVar; tableElts?: unknown[] }>(ctx.stmt.node, 'CreateStmt');
+  if (create) {
+    const pk = new Set<string>();
+    for (const e of create.tableElts ?? []) {
+      const c = as<ConstraintNode>(e, 'Constraint');
+      if (c?.contype === 'CONSTR_PRIMARY') for (const k of names(c.keys)) pk.add(k);
+    }
+    for (const e of create.tableElts ?? []) {
+      const d = as<ColumnDefNode>(e, 'ColumnDef');
+      if (!d?.colname) continue;
+      const cs = cons(d);
+      out.push({ where: 'create', table: create.relation, column: d.colname, def: d, constraints: cs, primaryKey: pk.has(d.colname) || cs.some((c) => c.contype === 'CONSTR_PRIMARY') });
+    }
+  }
+  const alter = as<{ relation?: RangeVar; cmds?: unknown[]; objtype?: string }>(ctx.stmt.node, 'AlterTableStmt');
+  if (alter && (alter.objtype === 'OBJECT_TABLE' || alter.objtype === 'OBJECT_FOREIGN_TABLE')) {
+    for (const c of alter.cmds ?? []) {
+      const cmd = as<{ subtype?: string; name?: string; def?: unknown }>(c, 'AlterTableCmd');
+      const d = as<ColumnDefNode>(cmd?.def, 'ColumnDef');
+      if (!cmd || !d) continue;
+      if (cmd.subtype === 'AT_AddColumn' && d.colname) {
+        const cs = cons(d);
+        out.push({ where: 'add', table: alter.relation, column: d.colname, def: d, constraints: cs, primaryKey: cs.some((x) => x.contype === 'CONSTR_PRIMARY') });
+      } else if (cmd.subtype === 'AT_AlterColumnType' && cmd.name) {
+        out.push({ where: 'alter-type', table: alter.relation, column: cmd.name, def: d, constraints: [], primaryKey: false });
+      }
+    }
+  }
+  return out;
+}
+
+/** A replacement of a file range (a one-edit fix). */
+export function replace(title: string, start: number, end: number, text: string): Fix {
+  return { title, edits: [{ start, end, text }] };
+}
+
+/* ------------------------------------------------------------------------------------------------------
+ * What the section created that FileState does not track: schemas, enum types, databases, columns added
+ * to existing tables, and views (for the rename-table compatibility view). Keyed by the section's
+ * FileState; a statement is recorded when the next one is judged, so a statement never exempts itself.
+ * ---------------------------------------------------------------------------------------------------- */
+
+interface PendingRename {
+  start: number;
+  end: number;
+  oldName: string;
+  message: string;
+  fixes: Fix[];
+  severity: RuleContext['severity'];
+}
+
+interface Created {
+  schemas: Set<string>;
+  types: Set<string>;
+  databases: Set<string>;
+  /** `table/column`, with the table bare and qualified. */
+  columns: Set<string>;
+  views: Set<string>;
+  renames: PendingRename[];
+  current?: StatementInfo;
+}
+
+const createdBySection = new WeakMap<FileState, Created>();
+
+function addQualified(set: Set<string>, parts: string[]): void {
+  if (!parts.length) return;
+  set.add(parts.join('.'));
+  set.add(parts[parts.length - 1]);
+}
+
+function hasQualified(set: Set<string>, parts: string[]): boolean {
+  return parts.length > 0 && (set.has(parts.join('.')) || set.has(parts[parts.length - 1]));
+}
+
+function columnKeys(table: RangeVar | undefined, column: string): string[] {
+  const keys = [`${relationName(table)}/${column}`];
+  if (table?.schemaname) keys.push(`${table.relname ?? '?'}/${column}`);
+  return keys;
+}
+
+function record(c: Created, stmt: StatementInfo): void {
+  const node = stmt.node;
+  const schema = as<{ schemaname?: string }>(node, 'CreateSchemaStmt');
+  if (schema?.schemaname) c.schemas.add(schema.schemaname);
+  const en = as<{ typeName?: unknown[] }>(node, 'CreateEnumStmt');
+  if (en) addQualified(c.types, names(en.typeName));
+  const db = as<{ dbname?: string }>(node, 'CreatedbStmt');
+  if (db?.dbname) c.databases.add(db.dbname);
+  const view = as<{ view?: RangeVar }>(node, 'ViewStmt');
+  if (view?.view) addQualified(c.views, [view.view.schemaname, view.view.relname].filter((x): x is string => !!x));
+  const mv = as<{ into?: { rel?: RangeVar }; objtype?: string }>(node, 'CreateTableAsStmt');
+  if (mv?.objtype === 'OBJECT_MATVIEW' && mv.into?.rel) addQualified(c.views, [mv.into.rel.schemaname, mv.into.rel.relname].filter((x): x is string => !!x));
+  const alter = as<{ relation?: RangeVar; cmds?: unknown[] }>(node, 'AlterTableStmt');
+  for (const cmd of alter?.cmds ?? []) {
+    const a = as<{ subtype?: string; def?: unknown }>(cmd, 'AlterTableCmd');
+    const d = as<ColumnDefNode>(a?.def, 'ColumnDef');
+    if (a?.subtype === 'AT_AddColumn' && d?.colname) for (const k of columnKeys(alter?.relation, d.colname)) c.columns.add(k);
+  }
+  const ren = as<{ renameType?: string; relation?: RangeVar; subname?: string; newname?: string }>(node, 'RenameStmt');
+  if (ren?.renameType === 'OBJECT_COLUMN' && ren.subname && ren.newname && columnKeys(ren.relation, ren.subname).some((k) => c.columns.has(k))) {
+    for (const k of columnKeys(ren.relation, ren.newname)) c.columns.add(k);
+  }
+  if (ren?.renameType === 'OBJECT_SCHEMA' && ren.subname && ren.newname && c.schemas.has(ren.subname)) c.schemas.add(ren.newname);
+}
+
+/** The section's extra "created earlier" facts, as of the start of the current statement. */
+function created(ctx: RuleContext): Created {
+  let c = createdBySection.get(ctx.state);
+  if (!c) {
+    c = { schemas: new Set(), types: new Set(), databases: new Set(), columns: new Set(), views: new Set(), renames: [] };
+    createdBySection.set(ctx.state, c);
+  }
+  if (c.current !== ctx.stmt) {
+    if (c.current) record(c, c.current);
+    c.current = ctx.stmt;
+  }
+  return c;
+}
+
+function columnIsNew(ctx: RuleContext, table: RangeVar | undefined, column: string): boolean {
+  if (ctx.state.isNew(table)) return true;
+  const c = created(ctx);
+  return columnKeys(table, column).some((k) => c.columns.has(k));
+}
+
+/** Every data-loss rule records what the section creates, whatever it judges. */
+function tracked(check: (ctx: RuleContext) => void): (ctx: RuleContext) => void {
+  return (ctx) => {
+    created(ctx);
+    check(ctx);
+  };
+}
+
+/* ------------------------------------------------------------------------------------------------------
+ * The rules.
+ * ---------------------------------------------------------------------------------------------------- */
+
+const RUNNING_APPS = 'During a deploy the previous app version keeps running against the migrated database';
+
+interface DropStmtNode {
+  removeType?: string;
+  objects?: unknown[];
+  behavior?: string;
+  missing_ok?: boolean;
+}
+
+/** `DROP TABLE a, s.b` objects → name parts. */
+function dropObjectNames(d: DropStmtNode): string[][] {
+  return (d.objects ?? []).map((o) => {
+    const list = as<{ items?: unknown[] }>(o, 'List');
+    if (list) return names(list.items);
+    const s = as<{ sval?: string }>(o, 'String')?.sval;
+    return s ? [s] : [];
+  });
+}
+
+function rv(parts: string[]): RangeVar {
+  return parts.length > 1 ? { schemaname: parts[parts.length - 2], relname: parts[parts.length - 1] } : { relname: parts[0] };
+}
+
+interface DmlNode {
+  relation?: RangeVar;
+  whereClause?: unknown;
+  withClause?: { ctes?: unknown[] };
+}
+
+/** DELETE/UPDATE statements that run now: the statement itself and data-modifying CTEs (not function or rule bodies). */
+function dmlStatements(node: unknown, type: 'DeleteStmt' | 'UpdateStmt'): DmlNode[] {
+  const out: DmlNode[] = [];
+  const visit = (n: unknown) => {
+    const self = as<DmlNode>(n, type);
+    if (self) out.push(self);
+    for (const t of ['SelectStmt', 'InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']) {
+      const s = as<DmlNode>(n, t);
+      for (const cte of s?.withClause?.ctes ?? []) visit(as<{ ctequery?: unknown }>(cte, 'CommonTableExpr')?.ctequery);
+    }
+  };
+  visit(node);
+  return out;
+}
+
+/** Is a DEFAULT expression the null constant (`DEFAULT NULL`, `DEFAULT NULL::int`)? */
+function isNullDefault(expr: unknown): boolean {
+  const cast = as<{ arg?: unknown }>(expr, 'TypeCast');
+  if (cast) return isNullDefault(cast.arg);
+  return as<{ isnull?: boolean }>(expr, 'A_Const')?.isnull === true;
+}
+
+const SERIAL_TYPES = new Set(['serial', 'serial4', 'bigserial', 'serial8', 'smallserial', 'serial2']);
+
+/** Range of the NOT NULL column constraint at `location` (`[CONSTRAINT name] NOT NULL`). */
+function notNullRange(ctx: RuleContext, location: number | undefined): { start: number; end: number } | undefined {
+  if (location === undefined) return undefined;
+  const toks = tokensOf(ctx);
+  const i = toks.findIndex((t) => t.start === ctx.offset(location));
+  const j = findWords(toks, ['not', 'null'], i);
+  if (i < 0 || j < 0 || j > i + 2) return undefined;
+  return { start: toks[i].start, end: toks[j + 1].end };
+}
+
+const ENUM_TX_NOTE =
+  'Before PostgreSQL 12, ALTER TYPE … ADD VALUE cannot run inside a transaction block; from 12 on it can, but the new value cannot be used (inserted, compared) until the transaction commits.';
+
+export const dataLossRules: Rule[] = [
+  {
+    id: 'ban-drop-table',
+    category: 'data-loss',
+    defaultSeverity: 'error',
+    embedded: true,
+    summary: 'DROP TABLE of an existing table.',
+    details:
+      'The table and every row in it are gone (only a backup brings them back), and running app versions that still query it fail with `relation does not exist`. DROP TABLE takes an ACCESS EXCLUSIVE lock; with CASCADE it also drops views and foreign keys that depend on it.\n\n' +
+      'Instead: stop using the table in the code and deploy that first; back the data up (or rename it away and keep it for a while); drop it in a later migration. Dropping a table created earlier in the same migration is fine and not reported.',
+    bad: 'DROP TABLE users;',
+    good: '-- after the code no longer uses users, and a backup:\n-- bulwark-ignore ban-drop-table\nDROP TABLE users;',
+    check: tracked((ctx) => {
+      const d = as<DropStmtNode>(ctx.stmt.node, 'DropStmt');
+      if (d?.removeType !== 'OBJECT_TABLE') return;
+      const ranges = namesAfter(ctx, ['drop', 'table']);
+      dropObjectNames(d).forEach((parts, i) => {
+        if (!parts.length || ctx.state.isNew(rv(parts))) return;
+        const name = parts.join('.');
+        const r = ranges[i] ?? firstWord(ctx);
+        ctx.report({
+          message:
+            `DROP TABLE ${name} deletes the table and all its rows, and running app versions that still query ${name} fail` +
+            `${d.behavior === 'DROP_CASCADE' ? ' (CASCADE also drops the views and foreign keys that depend on it)' : ''}. ` +
+            `Stop using ${name} in the code and deploy that first, back the data up, then drop it in a later migration.`,
+          start: r.start,
+          end: r.end,
+        });
+      });
+    }),
+  },
+  {
+    id: 'ban-drop-column',
+    category: 'data-loss',
+    defaultSeverity: 'error',
+    embedded: true,
+    summary: 'ALTER TABLE … DROP COLUMN on an existing table.',
+    details:
+      'The column\'s data is lost, and running app versions that select or insert it break: ORMs usually list every column they know in SELECT and INSERT, so `column does not exist` errors start the moment the migration commits. DROP COLUMN takes an ACCESS EXCLUSIVE lock (brief: the table is not rewritten).\n\n' +
+      'Instead: remove the column from the code first (e.g. mark it ignored in the ORM), deploy, then drop it in a later migration. A column added earlier in the same migration, or any column of a table created in it, is not reported.',
+    bad: 'ALTER TABLE users DROP COLUMN legacy_name;',
+    good: '-- once no deployed code reads or writes users.legacy_name:\n-- bulwark-ignore ban-drop-column\nALTER TABLE users DROP COLUMN legacy_name;',
+    check: tracked((ctx) => {
+      const a = as<{ relation?: RangeVar; cmds?: unknown[]; objtype?: string }>(ctx.stmt.node, 'AlterTableStmt');
+      if (!a || a.objtype !== 'OBJECT_TABLE') return;
+      const toks = tokensOf(ctx);
+      // Search after the table name (DROP is not a reserved word: a table may be called "drop").
+      let from = tokenIndexAt(toks, ctx.offset(a.relation?.location)) + 1;
+      const table = relationName(a.relation);
+      for (const c of a.cmds ?? []) {
+        const cmd = as<{ subtype?: string; name?: string; behavior?: string }>(c, 'AlterTableCmd');
+        if (cmd?.subtype !== 'AT_DropColumn' || !cmd.name) continue;
+        // Find `DROP [COLUMN] [IF EXISTS] name` for this command (commands appear in order).
+        let range: { start: number; end: number } | undefined;
+        for (let i = findWords(toks, ['drop'], from); i >= 0; i = findWords(toks, ['drop'], i + 1)) {
+          let j = i + 1;
+          if (isWord(toks[j], 'column')) j++;
+          j = skipIfExists(toks, j);
+          if (isName(toks[j]) && toks[j].value === cmd.name) {
+            range = { start: toks[j].start, end: toks[j].end };
+            from = j + 1;
+            break;
+          }
+        }
+        if (columnIsNew(ctx, a.relation, cmd.name)) continue;
+        const r = range ?? nameRangeAt(ctx, a.relation?.location);
+        ctx.report({
+          message:
+            `Dropping ${table}.${cmd.name} deletes its data, and running app versions that still select or insert ${cmd.name} fail (ORMs list every column they know)` +
+            `${cmd.behavior === 'DROP_CASCADE' ? '; CASCADE also drops the views, indexes and constraints that use it' : ''}. ` +
+            `Remove ${cmd.name} from the code first (ignore it in the ORM), deploy, then drop it in a later migration.`,
+          start: r.start,
+          end: r.end,
+        });
+      }
+    }),
+  },
+  {
+    id: 'ban-drop-schema',
+    category: 'data-loss',
+    defaultSeverity: 'error',
+    embedded: true,
+    summary: 'DROP SCHEMA.',
+    details:
+      'With CASCADE, every table, view, function and type in the schema is dropped with all its data; without it, the statement fails if the schema is not empty. Running app versions that use the schema fail.\n\n' +
+      'Instead: move or drop the objects you mean to drop explicitly (each one is then reviewed on its own), after the code stops using them; drop the empty schema last. A schema created earlier in the same migration is not reported.',
+    bad: 'DROP SCHEMA reporting CASCADE;',
+    good: '-- after moving or deliberately dropping its objects:\n-- bulwark-ignore ban-drop-schema\nDROP SCHEMA reporting;',
+    check: tracked((ctx) => {
+      const d = as<DropStmtNode>(ctx.stmt.node, 'DropStmt');
+      if (d?.removeType !== 'OBJECT_SCHEMA') return;
+      const c = created(ctx);
+      const ranges = namesAfter(ctx, ['drop', 'schema']);
+      const cascade = d.behavior === 'DROP_CASCADE';
+      dropObjectNames(d).forEach((parts, i) => {
+        const name = parts[0];
+        if (!name || c.schemas.has(name)) return;
+        const r = ranges[i] ?? firstWord(ctx);
+        ctx.report({
+          message: cascade
+            ? `DROP SCHEMA ${name} CASCADE drops every table, view, function and type in ${name} with all their data, and running app versions that use them fail. Drop the objects you mean to drop explicitly, after the code stops using them, then drop the empty schema.`
+            : `DROP SCHEMA ${name} drops the schema (it fails if anything is still in it), and running app versions that use ${name} fail. Make sure nothing uses it, then drop it in a migration of its own.`,
+          start: r.start,
+          end: r.end,
+        });
+      });
+    }),
+  },
+  {
+    id: 'ban-drop-database',
+    category: 'data-loss',
+    defaultSeverity: 'error',
+    embedded: true,
+    summary: 'DROP DATABASE.',
+    details:
+      'Every object and row in the database is gone, and with `WITH (FORCE)` the connected sessions are terminated. It cannot run inside a transaction block. A schema migration should never drop a database: do it by hand, deliberately, after a backup.',
+    bad: 'DROP DATABASE analytics;',
+    good: '-- done by hand by an operator, after a backup, not in a migration',
+    check: tracked((ctx) => {
+      const d = as<{ dbname?: string }>(ctx.stmt.node, 'DropdbStmt');
+      if (!d?.dbname || created(ctx).databases.has(d.dbname)) return;
+      const r = namesAfter(ctx, ['drop', 'database'])[0] ?? firstWord(ctx);
+      ctx.report({
+        message: `DROP DATABASE ${d.dbname} deletes the whole database with all its data, and every app connected to it fails. Never do this in a migration: drop it by hand, deliberately, after a backup.`,
+        start: r.start,
+        end: r.end,
+      });
+    }),
+  },
+  {
+    id: 'ban-truncate',
+    category: 'data-loss',
+    defaultSeverity: 'warning',
+    embedded: true,
+    summary: 'TRUNCATE of an existing table.',
+    details:
+      'TRUNCATE deletes every row at once (not MVCC-safe: concurrent transactions with an older snapshot see the table empty) and takes an ACCESS EXCLUSIVE lock, blocking reads and writes until the migration commits. In a schema migration it is almost always a mistake or a dev-only reset.\n\n' +
+      'Instead: if the data really must go, back it up and ignore this rule on that statement; to remove some rows, DELETE with a WHERE, in batches. A table created earlier in the same migration is not reported. (TRUNCATE … CASCADE is reported by `ban-truncate-cascade`.)',
+    bad: 'TRUNCATE audit_log;',
+    good: "DELETE FROM audit_log WHERE created_at < now() - interval '90 days';",
+    check: tracked((ctx) => {
+      const t = as<{ relations?: unknown[]; behavior?: string }>(ctx.stmt.node, 'TruncateStmt');
+      if (!t || t.behavior === 'DROP_CASCADE') return;
+      for (const r of t.relations ?? []) {
+        const rel = as<RangeVar>(r, 'RangeVar');
+        if (!rel || ctx.state.isNew(rel)) continue;
+        const name = relationName(rel);
+        const range = nameRangeAt(ctx, rel.location);
+        ctx.report({
+          message: `TRUNCATE ${name} deletes all its rows and takes an ACCESS EXCLUSIVE lock (reads and writes blocked until commit). If the data must really go, back it up and suppress this deliberately; to remove some rows, DELETE with a WHERE in batches.`,
+          start: range.start,
+          end: range.end,
+        });
+      }
+    }),
+  },
+  {
+    id: 'ban-truncate-cascade',
+    category: 'data-loss',
+    defaultSeverity: 'error',
+    embedded: true,
+    summary: 'TRUNCATE … CASCADE.',
+    details:
+      'CASCADE also truncates every table that has a foreign key to the named tables, recursively: tables the statement never names lose all their rows. It takes ACCESS EXCLUSIVE locks on all of them.\n\n' +
+      'Instead: name every table you mean to empty (without CASCADE, TRUNCATE fails if another table references one of them, which is the safety net you want). The quick fix removes CASCADE.',
+    bad: 'TRUNCATE users CASCADE;',
+    good: 'TRUNCATE users, sessions;',
+    check: tracked((ctx) => {
+      const t = as<{ relations?: unknown[]; behavior?: string }>(ctx.stmt.node, 'TruncateStmt');
+      if (!t || t.behavior !== 'DROP_CASCADE') return;
+      const rels = (t.relations ?? []).map((r) => as<RangeVar>(r, 'RangeVar')).filter((r): r is RangeVar => r !== undefined);
+      if (rels.length > 0 && rels.every((r) => ctx.state.isNew(r))) return;
+      const toks = tokensOf(ctx);
+      let k = toks.length - 1;
+      while (k >= 0 && !isWord(toks[k], 'cascade')) k--;
+      const list = rels.map(relationName).join(', ');
+      const fixes: Fix[] = [];
+      let range = firstWord(ctx);
+      if (k >= 0) {
+        range = { start: toks[k].start, end: toks[k].end };
+        let s = toks[k].start;
+        while (s > ctx.stmt.start && /\s/.test(ctx.text[s - 1])) s--;
+        fixes.push(replace('Remove CASCADE (fail instead of emptying unnamed tables)', s, toks[k].end, ''));
+      }
+      ctx.report({
+        message: `TRUNCATE ${list} CASCADE also empties every table with a foreign key to ${list}, tables this statement does not name. Name each table you mean to empty and drop CASCADE, so TRUNCATE fails instead if another table still references them.`,
+        start: range.start,
+        end: range.end,
+        fixes,
+      });
+    }),
+  },
+  {
+    id: 'delete-without-where',
+    category: 'data-loss',
+    defaultSeverity: 'error',
+    embedded: true,
+    summary: 'DELETE without WHERE on an existing table.',
+    details:
+      'Every row is deleted, and each deleted row stays locked until the migration commits, so concurrent updates of those rows wait; the dead rows bloat the table until VACUUM. Usually a missing WHERE.\n\n' +
+      'Instead: add the WHERE you meant; to remove a large set, delete in batches outside the schema migration; if emptying the table is intended, use TRUNCATE deliberately. A table created earlier in the same migration is not reported.',
+    bad: 'DELETE FROM sessions;',
+    good: "DELETE FROM sessions WHERE expires_at < now();",
+    check: tracked((ctx) => {
+      for (const d of dmlStatements(ctx.stmt.node, 'DeleteStmt')) {
+        if (d.whereClause || !d.relation || ctx.state.isNew(d.relation)) continue;
+        const name = relationName(d.relation);
+        const r = nameRangeAt(ctx, d.relation.location);
+        ctx.report({
+          message: `DELETE without WHERE deletes every row of ${name} and keeps them all locked until the migration commits (blocking concurrent writes to them). Add the WHERE you meant, delete in batches outside the schema migration, or use TRUNCATE deliberately if emptying ${name} is the goal.`,
+          start: r.start,
+          end: r.end,
+        });
+      }
+    }),
+  },
+  {
+    id: 'update-without-where',
+    category: 'data-loss',
+    defaultSeverity: 'error',
+    embedded: true,
+    summary: 'UPDATE without WHERE on an existing table.',
+    details:
+      'Every row is rewritten: a new row version for each (the table and its indexes bloat until VACUUM), a burst of WAL (replicas lag), and every row stays locked until the migration commits, so the app\'s writes to the table wait for the whole migration. A backfill inside a schema migration also keeps the DDL locks taken earlier in the transaction.\n\n' +
+      'Instead: run the backfill outside the schema migration, in batches (`UPDATE … WHERE id BETWEEN …` with a commit per batch), or add the WHERE you meant. A table created earlier in the same migration is not reported.',
+    bad: "UPDATE users SET status = 'active';",
+    good: "UPDATE users SET status = 'active' WHERE id BETWEEN 1 AND 10000 AND status IS NULL; -- one batch, outside the DDL migration",
+    check: tracked((ctx) => {
+      for (const u of dmlStatements(ctx.stmt.node, 'UpdateStmt')) {
+        if (u.whereClause || !u.relation || ctx.state.isNew(u.relation)) continue;
+        const name = relationName(u.relation);
+        const r = nameRangeAt(ctx, u.relation.location);
+        ctx.report({
+          message: `UPDATE without WHERE rewrites every row of ${name}: table and index bloat, a WAL burst, and every row locked until the migration commits (the app's writes to ${name} wait). Run the backfill in batches outside the schema migration, or add the WHERE you meant.`,
+          start: r.start,
+          end: r.end,
+        });
+      }
+    }),
+  },
+  {
+    id: 'rename-column',
+    category: 'data-loss',
+    defaultSeverity: 'warning',
+    embedded: true,
+    summary: 'ALTER TABLE … RENAME COLUMN on an existing table.',
+    details:
+      `${RUNNING_APPS}, and it still uses the old column name: its queries fail with \`column does not exist\` until every instance runs the new code. The rename itself is instant (ACCESS EXCLUSIVE lock, no rewrite).\n\n` +
+      'Instead (expand/contract): add the new column, keep both in sync (dual writes from the app, or a trigger), backfill, switch reads, and drop the old column in a later migration; or rename only in the ORM mapping. A column added earlier in the same migration is not reported.',
+    bad: 'ALTER TABLE users RENAME COLUMN name TO full_name;',
+    good: 'ALTER TABLE users ADD COLUMN full_name text;\n-- dual writes or a trigger, backfill, switch reads; drop name later',
+    check: tracked((ctx) => {
+      const r = as<{ renameType?: string; relationType?: string; relation?: RangeVar; subname?: string; newname?: string }>(ctx.stmt.node, 'RenameStmt');
+      if (r?.renameType !== 'OBJECT_COLUMN' || !r.subname || !r.relation) return;
+      if (r.relationType !== 'OBJECT_TABLE' && r.relationType !== 'OBJECT_VIEW' && r.relationType !== 'OBJECT_MATVIEW' && r.relationType !== 'OBJECT_FOREIGN_TABLE') return;
+      if (columnIsNew(ctx, r.relation, r.subname)) return;
+      const toks = tokensOf(ctx);
+      let range: { start: number; end: number } | undefined;
+      const i = findWords(toks, ['rename'], tokenIndexAt(toks, ctx.offset(r.relation.location)) + 1);
+      if (i > 0) {
+        const j = isWord(toks[i + 1], 'column') ? i + 2 : i + 1;
+        if (isName(toks[j])) range = { start: toks[j].start, end: toks[j].end };
+      }
+      range ??= nameRangeAt(ctx, r.relation.location);
+      const table = relationName(r.relation);
+      ctx.report({
+        message: `Renaming ${table}.${r.subname} to ${r.newname ?? '?'} breaks the running app version, which still uses ${r.subname} until the deploy finishes. Expand/contract instead: add ${r.newname ?? 'the new column'}, keep both in sync (dual writes or a trigger), backfill, switch the code, then drop ${r.subname} later.`,
+        start: range.start,
+        end: range.end,
+      });
+    }),
+  },
+  {
+    id: 'rename-table',
+    category: 'data-loss',
+    defaultSeverity: 'warning',
+    embedded: true,
+    summary: 'ALTER TABLE … RENAME TO on an existing table (or view).',
+    details:
+      `${RUNNING_APPS}, and it still queries the old name: \`relation does not exist\` errors until every instance runs the new code. The rename itself is instant (ACCESS EXCLUSIVE lock, no rewrite).\n\n` +
+      'Instead: in the same migration, create a view with the old name (`CREATE VIEW old AS SELECT * FROM new`; a simple view is updatable, so old code can still read and write through it), deploy the new code, and drop the view in a later migration. The quick fix adds that view; with it, the rename is not reported. A table created earlier in the same migration is not reported.',
+    bad: 'ALTER TABLE users RENAME TO customers;',
+    good: 'ALTER TABLE users RENAME TO customers;\nCREATE VIEW users AS SELECT * FROM customers;',
+    check: tracked((ctx) => {
+      const r = as<{ renameType?: string; relation?: RangeVar; newname?: string }>(ctx.stmt.node, 'RenameStmt');
+      const kinds: Record<string, string> = { OBJECT_TABLE: 'table', OBJECT_VIEW: 'view', OBJECT_MATVIEW: 'materialized view', OBJECT_FOREIGN_TABLE: 'foreign table' };
+      if (!r?.renameType || !kinds[r.renameType] || !r.relation?.relname || !r.newname) return;
+      if (ctx.state.isNew(r.relation)) return;
+      const c = created(ctx);
+      const kind = kinds[r.renameType];
+      const old = relationName(r.relation);
+      const toks = tokensOf(ctx);
+      const at = ctx.offset(r.relation.location);
+      const q = qualifiedNameAt(toks, toks.findIndex((t) => t.start === at));
+      const range = q ? { start: q.start, end: q.end } : ctx.wordAt(at);
+      const oldText = ctx.text.slice(range.start, range.end);
+      // The new name stays in the old one's schema: keep the schema as written.
+      const schemaText = q && q.parts.length > 1 ? ctx.text.slice(q.start, toks[q.next - 1].start) : '';
+      const newText = `${schemaText}${quoteIdent(r.newname)}`;
+      const view = `CREATE VIEW ${oldText} AS SELECT * FROM ${newText}`;
+      const terminated = ctx.text[ctx.stmt.terminatorEnd - 1] === ';';
+      const fix = terminated
+        ? ctx.insert(`Keep a compatibility view named ${old}`, ctx.stmt.terminatorEnd, `\n${view};`)
+        : ctx.insert(`Keep a compatibility view named ${old}`, ctx.stmt.end, `;\n${view}`);
+      // Reported at the end of the section: a compatibility view created after the rename silences it.
+      c.renames.push({
+        start: range.start,
+        end: range.end,
+        oldName: r.relation.relname,
+        severity: ctx.severity,
+        fixes: [fix],
+        message: `Renaming ${kind} ${old} to ${r.newname} breaks the running app version, which still queries ${old} until the deploy finishes. Keep a view with the old name in the same migration (${view}; it is updatable, so old code can still read and write), and drop it after the deploy.`,
+      });
+    }),
+    finish(ctx) {
+      const c = created(ctx);
+      for (const p of c.renames.splice(0)) {
+        if (hasQualified(c.views, [p.oldName])) continue;
+        ctx.report({ message: p.message, start: p.start, end: p.end, fixes: p.fixes, severity: p.severity });
+      }
+    },
+  },
+  {
+    id: 'rename-schema',
+    category: 'data-loss',
+    defaultSeverity: 'warning',
+    embedded: true,
+    summary: 'ALTER SCHEMA … RENAME TO.',
+    details:
+      `${RUNNING_APPS}, and it still uses the old schema name (in qualified names and in search_path): its queries fail until every instance runs the new code. Functions whose bodies name the old schema break too, since bodies are not updated.\n\n` +
+      'Instead: create the new schema and move objects over time, or keep the old name; a schema created earlier in the same migration is not reported.',
+    bad: 'ALTER SCHEMA billing RENAME TO payments;',
+    good: '-- keep the schema name, or migrate objects to a new schema in steps',
+    check: tracked((ctx) => {
+      const r = as<{ renameType?: string; subname?: string; newname?: string }>(ctx.stmt.node, 'RenameStmt');
+      if (r?.renameType !== 'OBJECT_SCHEMA' || !r.subname) return;
+      if (created(ctx).schemas.has(r.subname)) return;
+      const range = namesAfter(ctx, ['alter', 'schema'])[0] ?? firstWord(ctx);
+      ctx.report({
+        message: `Renaming schema ${r.subname} to ${r.newname ?? '?'} breaks the running app version (and function bodies, search_path settings) that still use ${r.subname}. Keep the name, or create the new schema and move objects over in steps, switching the code first.`,
+        start: range.start,
+        end: range.end,
+      });
+    }),
+  },
+  {
+    id: 'rename-enum-value',
+    category: 'data-loss',
+    defaultSeverity: 'warning',
+    embedded: true,
+    summary: 'ALTER TYPE … RENAME VALUE on an existing enum.',
+    details:
+      `${RUNNING_APPS}, and it still reads and writes the old label: inserts fail with \`invalid input value for enum\` and comparisons with the old label stop matching.\n\n` +
+      'Instead: add the new value (`ALTER TYPE … ADD VALUE`), make the code accept both, backfill the rows, switch the code to the new value, and stop using the old one (enum values cannot be dropped; recreating the type is a larger migration). An enum created earlier in the same migration is not reported.',
+    bad: "ALTER TYPE order_status RENAME VALUE 'shipped' TO 'dispatched';",
+    good: "ALTER TYPE order_status ADD VALUE 'dispatched' AFTER 'shipped';\n-- accept both in code, backfill, then stop writing 'shipped'",
+    check: tracked((ctx) => {
+      const e = as<{ typeName?: unknown[]; oldVal?: string; newVal?: string }>(ctx.stmt.node, 'AlterEnumStmt');
+      if (!e?.oldVal) return;
+      const parts = names(e.typeName);
+      if (hasQualified(created(ctx).types, parts)) return;
+      const toks = tokensOf(ctx);
+      const i = findWords(toks, ['rename', 'value']);
+      const range = i >= 0 && toks[i + 2]?.kind === 'string' ? { start: toks[i + 2].start, end: toks[i + 2].end } : firstWord(ctx);
+      const type = parts.join('.');
+      ctx.report({
+        message: `Renaming ${type} value '${e.oldVal}' to '${e.newVal ?? '?'}' breaks the running app version, which still writes and compares '${e.oldVal}'. Add '${e.newVal ?? 'the new value'}' instead, accept both in the code, backfill, then stop using '${e.oldVal}'.`,
+        start: range.start,
+        end: range.end,
+      });
+    }),
+  },
+  {
+    id: 'adding-required-field',
+    category: 'data-loss',
+    defaultSeverity: 'error',
+    embedded: true,
+    summary: 'ADD COLUMN … NOT NULL without a DEFAULT on an existing table.',
+    details:
+      'The new column is NULL in every existing row, so the statement fails on any non-empty table (`column … contains null values`), often only in production, where the table has rows. Even when it succeeds, running app versions that INSERT without the new column break (`null value violates not-null constraint`).\n\n' +
+      'Instead: add the column nullable (or with a constant DEFAULT: from PostgreSQL 11 that is metadata-only), backfill it in batches, then add the NOT NULL safely (`CHECK (col IS NOT NULL) NOT VALID`, `VALIDATE CONSTRAINT`, then `SET NOT NULL`). A PRIMARY KEY on a new column implies NOT NULL and fails the same way. Tables created earlier in the same migration, identity/generated/serial columns and columns with a non-null DEFAULT are not reported.',
+    bad: 'ALTER TABLE users ADD COLUMN tenant_id bigint NOT NULL;',
+    good: 'ALTER TABLE users ADD COLUMN tenant_id bigint;\n-- backfill, then: CHECK (tenant_id IS NOT NULL) NOT VALID, VALIDATE, SET NOT NULL',
+    check: tracked((ctx) => {
+      for (const col of declaredColumns(ctx)) {
+        if (col.where !== 'add' || ctx.state.isNew(col.table)) continue;
+        const cs = col.constraints;
+        if (cs.some((c) => c.contype === 'CONSTR_IDENTITY' || c.contype === 'CONSTR_GENERATED')) continue;
+        if (cs.some((c) => c.contype === 'CONSTR_DEFAULT' && !isNullDefault(c.raw_expr))) continue;
+        const type = builtinType(col.def.typeName);
+        if (type && SERIAL_TYPES.has(type)) continue;
+        const table = relationName(col.table);
+        const nn = cs.find((c) => c.contype === 'CONSTR_NOTNULL');
+        const pk = cs.find((c) => c.contype === 'CONSTR_PRIMARY');
+        if (nn) {
+          const range = notNullRange(ctx, nn.location);
+          const fixes: Fix[] = [];
+          if (range) {
+            let s = range.start;
+            while (s > ctx.stmt.start && /[ \t]/.test(ctx.text[s - 1])) s--;
+            fixes.push(replace(`Add ${col.column} as nullable (backfill, then SET NOT NULL in a later migration)`, s, range.end, ''));
+          }
+          ctx.report({
+            message: `Adding ${table}.${col.column} as NOT NULL without a DEFAULT fails on any non-empty table ("contains null values"), and running app versions that INSERT without ${col.column} break. Add it nullable (or with a constant DEFAULT), backfill, then add NOT NULL safely (CHECK … NOT VALID, VALIDATE, SET NOT NULL).`,
+            ...(range ?? nameRangeAt(ctx, col.def.location)),
+            fixes,
+          });
+        } else if (pk) {
+          const toks = tokensOf(ctx);
+          const i = findWords(toks, ['primary', 'key'], tokenIndexAt(toks, ctx.offset(pk.location)));
+          const range = i >= 0 ? { start: toks[i].start, end: toks[i + 1].end } : nameRangeAt(ctx, col.def.location);
+          ctx.report({
+            message: `Adding ${table}.${col.column} as a PRIMARY KEY without a DEFAULT makes it NOT NULL, so it fails on any non-empty table ("contains null values"). Add the column nullable (or as an identity column), backfill, then build a unique index CONCURRENTLY and add the primary key USING INDEX.`,
+            ...range,
+          });
+        }
+      }
+    }),
+  },
+  {
+    id: 'prefer-jsonb',
+    category: 'data-loss',
+    defaultSeverity: 'warning',
+    embedded: true,
+    summary: 'A column of type json (use jsonb).',
+    details:
+      '`json` stores the text as written and reparses it on every access. It has no equality operator, so `SELECT DISTINCT`, `UNION`, `GROUP BY` and comparisons on the column fail (`could not identify an equality operator for type json`), and it cannot be indexed with GIN. `jsonb` is parsed once, compares, and indexes.\n\n' +
+      'Instead: use `jsonb` (the quick fix replaces the type). Only keep `json` when you must preserve key order, duplicate keys or whitespace exactly.',
+    bad: 'CREATE TABLE events (id bigint PRIMARY KEY, payload json);',
+    good: 'CREATE TABLE events (id bigint PRIMARY KEY, payload jsonb);',
+    check: tracked((ctx) => {
+      for (const col of declaredColumns(ctx)) {
+        if (builtinType(col.def.typeName) !== 'json') continue;
+        const span = typeSpan(ctx, col.def.typeName);
+        const range = span ? { start: span.start, end: span.end } : nameRangeAt(ctx, col.def.location);
+        const table = relationName(col.table);
+        ctx.report({
+          message: `${table}.${col.column} is json: it has no equality operator (DISTINCT, UNION, GROUP BY on it fail), cannot be GIN-indexed and is reparsed on every access. Use jsonb.`,
+          ...range,
+          ...(span ? { fixes: [replace('Use jsonb', span.lastNameStart, span.nameEnd, 'jsonb')] } : {}),
+        });
+      }
+    }),
+  },
+  {
+    id: 'enum-value-without-position',
+    category: 'data-loss',
+    defaultSeverity: 'info',
+    embedded: true,
+    summary: 'ALTER TYPE … ADD VALUE without BEFORE or AFTER.',
+    details:
+      'The value is appended at the end, and an enum\'s declaration order is its sort order: `ORDER BY`, `<`, `>`, `min()`/`max()` on the column all use it. Appending is right only if the new value really sorts last.\n\n' +
+      `Say where it goes with \`BEFORE 'x'\` or \`AFTER 'x'\`. ${ENUM_TX_NOTE}`,
+    bad: "ALTER TYPE order_status ADD VALUE 'cancelled';",
+    good: "ALTER TYPE order_status ADD VALUE 'cancelled' AFTER 'pending';",
+    check: tracked((ctx) => {
+      const e = as<{ typeName?: unknown[]; oldVal?: string; newVal?: string; newValNeighbor?: string }>(ctx.stmt.node, 'AlterEnumStmt');
+      if (!e?.newVal || e.oldVal !== undefined || e.newValNeighbor !== undefined) return;
+      const type = names(e.typeName).join('.');
+      const toks = tokensOf(ctx);
+      const i = findWords(toks, ['add', 'value']);
+      const j = i >= 0 ? skipIfExists(toks, i + 2) : -1;
+      const range = j >= 0 && toks[j]?.kind === 'string' ? { start: toks[j].start, end: toks[j].end } : firstWord(ctx);
+      const old = ctx.pgVersion < 12 && ctx.stmt.inTransaction ? ` On PostgreSQL ${ctx.pgVersion} ADD VALUE also cannot run inside a transaction block.` : '';
+      ctx.report({
+        message: `'${e.newVal}' is appended at the end of ${type}, which makes it sort after every existing value (ORDER BY, <, >). Add BEFORE '…' or AFTER '…' to place it; the new value is not usable until this transaction commits.${old}`,
+        start: range.start,
+        end: range.end,
+      });
+    }),
+  },
+];
