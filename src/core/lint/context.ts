@@ -1,5 +1,6 @@
 import { byteOffsetToIndex } from '../sql/text';
-import { as, RangeVar, relationName } from './ast';
+import { as, RangeVar, relationName, walk } from './ast';
+import type { AstNode } from './parser';
 import type { Finding, Fix, RuleSetting, Severity, StatementInfo } from './types';
 
 export interface SectionInfo {
@@ -94,7 +95,33 @@ export class RuleContext {
     return e;
   }
 
-  stmt!: StatementInfo;
+  private _stmt!: StatementInfo;
+  private _nodes?: Map<string, AstNode[]>;
+
+  get stmt(): StatementInfo {
+    return this._stmt;
+  }
+  set stmt(s: StatementInfo) {
+    this._stmt = s;
+    this._nodes = undefined;
+  }
+
+  /**
+   * Every node of a type inside the current statement (the statement node included), from one shared
+   * walk per statement, so rules do not each traverse the tree.
+   */
+  nodes(type: string): AstNode[] {
+    if (!this._nodes) {
+      const m = new Map<string, AstNode[]>();
+      walk(this._stmt.node, (t, v) => {
+        let l = m.get(t);
+        if (!l) m.set(t, (l = []));
+        l.push(v);
+      });
+      this._nodes = m;
+    }
+    return this._nodes.get(type) ?? [];
+  }
   /** The parsed text of the current statement (psql variables masked, same length as the original). */
   parsedText = '';
 

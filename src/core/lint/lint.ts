@@ -12,6 +12,12 @@ export interface Rule extends RuleDoc {
   finish?(ctx: RuleContext): void;
   /** Also run on statements inside DO blocks (they execute at migration time). Default false. */
   embedded?: boolean;
+  /**
+   * The statement node types the rule judges (e.g. ['AlterTableStmt', 'IndexStmt']); the runner skips
+   * the rule for other statements. Leave unset only for rules that look at every statement: the
+   * linter runs on every keystroke.
+   */
+  types?: readonly string[];
 }
 
 export const DEFAULT_PG_VERSION = 17;
@@ -212,6 +218,7 @@ function runRules(ctx: RuleContext, info: StatementInfo, parsedText: string, act
   ctx.parsedText = parsedText;
   for (const { rule, severity } of active) {
     if (!rule.check || (embedded && !rule.embedded)) continue;
+    if (rule.types && (info.type === undefined || !rule.types.includes(info.type))) continue;
     ctx.ruleId = rule.id;
     ctx.severity = severity;
     try {

@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+// Linter benchmark: throughput on the fixture corpus (in one process, JIT warm, parse cache cold) and the
+// per-keystroke latency of re-linting one 5,000-line file after a one-character edit; then, if squawk (the
+// reference PostgreSQL migration linter) is available, whole-process `bulwark lint` vs `squawk` on the same
+// files, in the same run.
+//
+//   node bench/lint.mjs [--rounds 5] [--keystrokes 200]
+//
+// squawk: set SQUAWK=/path/to/squawk, or install it as bench/squawk/README.md explains (found on PATH or in
+// bench/squawk/node_modules/.bin).
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+// Measure the code as it ships: bundled by esbuild like dist/cli.js (running the sources through a
+// TypeScript loader would add source-map work to every Error the parser throws).
+const WORK = path.join(ROOT, 'bench/.work');
+fs.mkdirSync(WORK, { recursive: true });
+const esbuild = require('esbuild');
+esbuild.buildSync({
+  stdin: { contents: "export * from './src/core/lint'; export { lintText } from './src/core/lint/lint'; export { collectSqlFiles } from './src/core/lint/files';", resolveDir: ROOT, loader: 'ts' },
+  bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: path.join(WORK, 'lint.cjs'), logLevel: 'error',
+  mainFields: ['module', 'main'], define: { __BULWARK_VERSION__: '"bench"' },
+});
+fs.copyFileSync(path.join(path.dirname(require.resolve('libpg-query')), 'libpg-query.wasm'), path.join(WORK, 'libpg-query.wasm'));
+const { ALL_RULES, clearParseCache, lint, loadParser, collectSqlFiles } = require(path.join(WORK, 'lint.cjs'));
+
+const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, keystrokes: { type: 'string', default: '200' } } });
+const ROUNDS = Number(args.rounds);
+const KEYS = Number(args.keystrokes);
+const CORPUS = path.join(ROOT, 'test/fixtures/corpus');
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
+
+await loadParser();
+const files = collectSqlFiles([CORPUS]);
+const texts = files.map((f) => fs.readFileSync(f, 'utf8').replace(/^\ufeff/, ''));
+const bytes = texts.reduce((n, t) => n + Buffer.byteLength(t), 0);
+const MB = bytes / 1e6;
+
+// Warm the JIT, then measure with a cold parse cache each round (every statement really parsed).
+for (const t of texts) lint(t);
+const rounds = [];
+for (let r = 0; r < ROUNDS; r++) {
+  clearParseCache();
+  const t0 = performance.now();
+  for (const t of texts) lint(t);
+  rounds.push(performance.now() - t0);
+}
+const coldMs = median(rounds);
+// Unchanged files re-linted (the editor's case when another file changes): parse cache warm.
+const warmRounds = [];
+for (let r = 0; r < ROUNDS; r++) {
+  const t0 = performance.now();
+  for (const t of texts) lint(t);
+  warmRounds.push(performance.now() - t0);
+}
+const warmMs = median(warmRounds);
+
+// A 5,000-line migration made of the corpus's statements, re-linted after one keystroke each time.
+let big = '';
+for (let i = 0; big.split('\n').length < 5000; i++) big += texts[i % texts.length].replace(/^-- migrate:(up|down).*$/gm, '') + '\n';
+big = big.split('\n').slice(0, 5000).join('\n');
+clearParseCache();
+let t0 = performance.now();
+const bigFindings = lint(big).findings.length;
+const fullBig = performance.now() - t0;
+const lat = [];
+const anchor = big.indexOf('CREATE TABLE', big.length >> 1);
+for (let k = 0; k < KEYS; k++) {
+  // Type a character into an identifier in the middle of the file (one statement changes).
+  const edited = big.slice(0, anchor) + `CREATE TABLE x${k}_` + big.slice(anchor + 'CREATE TABLE '.length);
+  t0 = performance.now();
+  lint(edited);
+  lat.push(performance.now() - t0);
+}
+
+const out = [];
+out.push(`Bulwark lint benchmark — ${files.length} files, ${(bytes / 1024).toFixed(0)} KiB (test/fixtures/corpus), ${ALL_RULES.length} rules`);
+out.push(`machine: ${os.cpus().length} CPU(s), node ${process.version}`);
+out.push('');
+out.push(`corpus, parse cache cold (JIT warm), median of ${ROUNDS}:  ${coldMs.toFixed(1)} ms  = ${(MB / (coldMs / 1000)).toFixed(1)} MB/s   (target ≥ 10 MB/s: ${MB / (coldMs / 1000) >= 10 ? 'MET' : 'MISSED'})`);
+out.push(`corpus, unchanged files re-linted (parse cache warm):  ${warmMs.toFixed(1)} ms  = ${(MB / (warmMs / 1000)).toFixed(1)} MB/s`);
+out.push(`5,000-line file (${(Buffer.byteLength(big) / 1024).toFixed(0)} KiB, ${bigFindings} findings): first lint ${fullBig.toFixed(1)} ms;`);
+out.push(`  re-lint after a keystroke, ${KEYS} edits: median ${median(lat).toFixed(2)} ms, p95 ${pct(lat, 0.95).toFixed(2)} ms   (target < 20 ms: ${pct(lat, 0.95) < 20 ? 'MET' : 'MISSED'})`);
+
+// Whole-process comparison with squawk on the same files.
+const squawk = findSquawk();
+if (squawk) {
+  const run = (cmd, argv) => {
+    const t = performance.now();
+    const r = spawnSync(cmd, argv, { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 28 });
+    return { ms: performance.now() - t, r };
+  };
+  const rel = files.map((f) => path.relative(ROOT, f));
+  const bw = [];
+  const sq = [];
+  run(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'lint', '--format', 'json', ...rel]);
+  run(squawk, ['--reporter', 'json', ...rel]);
+  for (let i = 0; i < ROUNDS; i++) {
+    bw.push(run(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'lint', '--format', 'json', ...rel]).ms);
+    sq.push(run(squawk, ['--reporter', 'json', ...rel]).ms);
+  }
+  const b = median(bw);
+  const s = median(sq);
+  const bwFindings = JSON.parse(run(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'lint', '--format', 'json', ...rel]).r.stdout).findings.length;
+  let sqFindings = '?';
+  try {
+    const j = JSON.parse(run(squawk, ['--reporter', 'json', ...rel]).r.stdout);
+    sqFindings = Array.isArray(j) ? j.length : '?';
+  } catch {}
+  out.push('');
+  out.push(`whole process on the same ${files.length} files (median of ${ROUNDS}):`);
+  out.push(`  squawk ${squawkVersion(squawk)}: ${s.toFixed(0)} ms, ${sqFindings} findings`);
+  out.push(`  bulwark lint: ${b.toFixed(0)} ms, ${bwFindings} findings   → ${(b / s).toFixed(2)}× squawk's time`);
+} else {
+  out.push('');
+  out.push('squawk not found (set SQUAWK=/path/to/squawk; see bench/squawk/README.md): no side-by-side run.');
+}
+console.log(out.join('\n'));
+
+function findSquawk() {
+  if (process.env.SQUAWK) return process.env.SQUAWK;
+  const local = path.join(ROOT, 'bench/squawk/node_modules/.bin/squawk');
+  if (fs.existsSync(local)) return local;
+  const r = spawnSync('squawk', ['--version'], { encoding: 'utf8' });
+  return r.status === 0 ? 'squawk' : undefined;
+}
+function squawkVersion(bin) {
+  return (spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout || '').trim();
+}
