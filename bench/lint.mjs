@@ -6,8 +6,8 @@
 //
 //   node bench/lint.mjs [--rounds 5] [--keystrokes 200]
 //
-// squawk: set SQUAWK=/path/to/squawk, or install it as bench/squawk/README.md explains (found on PATH or in
-// bench/squawk/node_modules/.bin).
+// squawk: set SQUAWK=/path/to/squawk, or the bench installs squawk-cli@2.66.0 from the npm registry into
+// bench/.work/squawk (see bench/squawk/README.md).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -93,44 +93,66 @@ out.push(`  re-lint after a keystroke, ${KEYS} edits: median ${median(lat).toFix
 // Whole-process comparison with squawk on the same files.
 const squawk = findSquawk();
 if (squawk) {
+  const rel = files.map((f) => path.relative(ROOT, f));
+  // squawk 2.66 panics ("the parser seems stuck") on some valid inputs, and a panic aborts its whole run:
+  // find those files first and leave them out of both timed runs.
+  const crashes = rel.filter((f) => spawnSync(squawk, ['--reporter', 'json', f], { cwd: ROOT, encoding: 'utf8', timeout: 20000, maxBuffer: 1 << 26 }).status > 1);
+  const same = rel.filter((f) => !crashes.includes(f));
   const run = (cmd, argv) => {
     const t = performance.now();
     const r = spawnSync(cmd, argv, { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 28 });
     return { ms: performance.now() - t, r };
   };
-  const rel = files.map((f) => path.relative(ROOT, f));
+  const bwArgs = [path.join(ROOT, 'dist/cli.js'), 'lint', '--format', 'json', ...same];
+  const sqArgs = ['--reporter', 'json', ...same];
+  run(process.execPath, bwArgs);
+  run(squawk, sqArgs);
   const bw = [];
   const sq = [];
-  run(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'lint', '--format', 'json', ...rel]);
-  run(squawk, ['--reporter', 'json', ...rel]);
   for (let i = 0; i < ROUNDS; i++) {
-    bw.push(run(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'lint', '--format', 'json', ...rel]).ms);
-    sq.push(run(squawk, ['--reporter', 'json', ...rel]).ms);
+    bw.push(run(process.execPath, bwArgs).ms);
+    sq.push(run(squawk, sqArgs).ms);
   }
   const b = median(bw);
   const s = median(sq);
-  const bwFindings = JSON.parse(run(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'lint', '--format', 'json', ...rel]).r.stdout).findings.length;
-  let sqFindings = '?';
+  const bwJson = JSON.parse(run(process.execPath, bwArgs).r.stdout);
+  let sqList = [];
   try {
-    const j = JSON.parse(run(squawk, ['--reporter', 'json', ...rel]).r.stdout);
-    sqFindings = Array.isArray(j) ? j.length : '?';
+    sqList = JSON.parse(run(squawk, sqArgs).r.stdout);
   } catch {}
+  const syntax = (xs, key) => xs.filter((x) => x[key] === 'syntax-error').length;
   out.push('');
-  out.push(`whole process on the same ${files.length} files (median of ${ROUNDS}):`);
-  out.push(`  squawk ${squawkVersion(squawk)}: ${s.toFixed(0)} ms, ${sqFindings} findings`);
-  out.push(`  bulwark lint: ${b.toFixed(0)} ms, ${bwFindings} findings   → ${(b / s).toFixed(2)}× squawk's time`);
+  out.push(`whole process, the same ${same.length} files in one run each (median of ${ROUNDS}; node start-up included for bulwark):`);
+  if (crashes.length) out.push(`  (left out: ${crashes.length} file(s) on which squawk panics: ${crashes.join(', ')})`);
+  out.push(`  ${squawkVersion(squawk)}: ${s.toFixed(0)} ms, ${sqList.length} findings (${syntax(sqList, 'rule_name')} syntax errors)`);
+  out.push(`  bulwark lint: ${b.toFixed(0)} ms, ${bwJson.findings.length} findings (${syntax(bwJson.findings, 'rule')} syntax errors)   → ${(b / s).toFixed(2)}× squawk's time`);
 } else {
   out.push('');
-  out.push('squawk not found (set SQUAWK=/path/to/squawk; see bench/squawk/README.md): no side-by-side run.');
+  out.push('squawk not available (no npm registry?): no side-by-side run.');
 }
 console.log(out.join('\n'));
 
 function findSquawk() {
   if (process.env.SQUAWK) return process.env.SQUAWK;
-  const local = path.join(ROOT, 'bench/squawk/node_modules/.bin/squawk');
-  if (fs.existsSync(local)) return local;
-  const r = spawnSync('squawk', ['--version'], { encoding: 'utf8' });
-  return r.status === 0 ? 'squawk' : undefined;
+  // squawk-cli ships its native binary in per-platform npm packages (no download at install time).
+  const prefix = path.join(WORK, 'squawk');
+  const resolveBin = () => {
+    try {
+      const req = createRequire(path.join(prefix, 'node_modules', 'squawk-cli', 'package.json'));
+      const pkg = `@squawk-cli/${process.platform}-${process.arch}/package.json`;
+      const bin = path.join(path.dirname(req.resolve(pkg)), 'bin', process.platform === 'win32' ? 'squawk.exe' : 'squawk');
+      return fs.existsSync(bin) ? bin : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  let bin = resolveBin();
+  if (!bin) {
+    process.stderr.write('installing squawk-cli@2.66.0 into bench/.work/squawk (npm registry)…\n');
+    spawnSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', 'squawk-cli@2.66.0'], { stdio: 'ignore' });
+    bin = resolveBin();
+  }
+  return bin;
 }
 function squawkVersion(bin) {
   return (spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout || '').trim();

@@ -15,7 +15,6 @@ const CORPUS = path.resolve(__dirname, '../fixtures/corpus');
 const KNOWN_ERRORS: Record<string, string> = {
   'apache__dolphinscheduler/dolphinscheduler-dao__src__main__resources__sql__upgrade__3.0.0_schema__postgresql__dolphinscheduler_ddl.sql:18': 'MySQL `delimiter d//` in a PostgreSQL file',
   'apache__dolphinscheduler/dolphinscheduler-dao__src__main__resources__sql__upgrade__3.0.0_schema__postgresql__dolphinscheduler_ddl.sql:231': 'the `d//` delimiter line',
-  'kestra-io__kestra/jdbc-postgres__src__main__resources__migrations__postgres__V1_44__execution_duration_computed.sql:3': 'ALTER COLUMN … TYPE … GENERATED ALWAYS AS is not PostgreSQL grammar',
   'postgres__postgres/src__test__regress__sql__copy2.sql:130': 'a deliberate error in PostgreSQL\'s own regression test',
 };
 
@@ -26,8 +25,8 @@ describe('lint corpus', function () {
   for (const r of ALL_RULES) all[r.id] = 'warning';
   const files = collectSqlFiles([CORPUS]);
 
-  it('has 60+ files from real projects', () => {
-    assert.ok(files.filter((f) => !f.includes(`${path.sep}stress${path.sep}`)).length >= 60, `only ${files.length} files`);
+  it('has 50+ files from real projects', () => {
+    assert.ok(files.filter((f) => !f.includes(`${path.sep}stress${path.sep}`)).length >= 50, `only ${files.length} files`);
   });
 
   it('lints every file with every rule: no crash, no rule failure, syntax errors only where they really are', () => {
