@@ -39,3 +39,12 @@ export function applyFix(text: string, f: Finding, which = 0): string {
 export function at(text: string, f: Finding): string {
   return text.slice(f.start, f.end);
 }
+
+/** Apply fix #which of the (single) finding; the rule must then be silent and the result must parse. Returns the fixed text. */
+export function fixes(rule: string, sql: string, settings: Partial<LintSettings> = {}, which = 0): string {
+  const [f] = flags(rule, sql, settings);
+  const out = applyFix(sql, f, which);
+  passes(rule, out, settings);
+  assert.deepEqual(findingsOf('syntax-error', out, settings), [], `the fix left a syntax error:\n${out}`);
+  return out;
+}

@@ -1,18 +1,10 @@
 import { strict as assert } from 'node:assert';
-import { ALL_RULES, LintSettings } from '../../src/core/lint';
-import { applyFix, at, findingsOf, flags, passes, useParser } from '../helpers/lint';
+import { ALL_RULES } from '../../src/core/lint';
+import { applyFix, at, findingsOf, fixes, flags, passes, useParser } from '../helpers/lint';
 
 const NO_TX = '-- migrate:up transaction:false\n';
 const TX = '-- migrate:up\n';
 
-/** Apply fix #which of the (single) finding, then the rule must be silent and the result must parse. */
-function fixes(rule: string, sql: string, settings: Partial<LintSettings> = {}, which = 0): string {
-  const [f] = flags(rule, sql, settings);
-  const out = applyFix(sql, f, which);
-  passes(rule, out, settings);
-  assert.deepEqual(findingsOf('syntax-error', out, settings), [], `the fix left a syntax error:\n${out}`);
-  return out;
-}
 
 describe('transaction rules', () => {
   useParser();

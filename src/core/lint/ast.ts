@@ -2,20 +2,26 @@ import type { AstNode } from './parser';
 
 /** `{ CreateStmt: {...} }` → ['CreateStmt', {...}]. */
 export function unwrap(node: unknown): [string, AstNode] | undefined {
-  if (!node || typeof node !== 'object') return undefined;
-  const keys = Object.keys(node as object);
-  if (keys.length !== 1) return undefined;
-  return [keys[0], (node as AstNode)[keys[0]] as AstNode];
+  const k = nodeType(node);
+  return k === undefined ? undefined : [k, (node as AstNode)[k] as AstNode];
 }
 
+/** The single key of a wrapped node (`{ CreateStmt: {...} }` → 'CreateStmt'); no allocation (hot path). */
 export function nodeType(node: unknown): string | undefined {
-  return unwrap(node)?.[0];
+  if (!node || typeof node !== 'object' || Array.isArray(node)) return undefined;
+  let key: string | undefined;
+  for (const k in node as object) {
+    if (key !== undefined) return undefined;
+    key = k;
+  }
+  return key;
 }
 
 /** The inner object of a wrapped node of the given type, else undefined. */
 export function as<T = AstNode>(node: unknown, type: string): T | undefined {
-  const u = unwrap(node);
-  return u && u[0] === type ? (u[1] as T) : undefined;
+  if (!node || typeof node !== 'object') return undefined;
+  const v = (node as AstNode)[type];
+  return v !== undefined && nodeType(node) === type ? (v as T) : undefined;
 }
 
 export interface RangeVar {
@@ -63,14 +69,15 @@ export function walk(node: unknown, visit: (type: string, value: AstNode) => voi
     return;
   }
   if (!node || typeof node !== 'object') return;
-  const keys = Object.keys(node as object);
-  if (keys.length === 1 && /^[A-Z]/.test(keys[0])) {
-    const v = (node as AstNode)[keys[0]];
-    if (visit(keys[0], v as AstNode) === false) return;
+  const t = nodeType(node);
+  // Wrapped nodes have one PascalCase key (A–Z); plain objects are walked field by field.
+  if (t !== undefined && t.charCodeAt(0) >= 65 && t.charCodeAt(0) <= 90) {
+    const v = (node as AstNode)[t];
+    if (visit(t, v as AstNode) === false) return;
     walk(v, visit);
     return;
   }
-  for (const k of keys) walk((node as AstNode)[k], visit);
+  for (const k in node as object) walk((node as AstNode)[k], visit);
 }
 
 /** The smallest `location` found under a node (byte offset in the statement), if any. */

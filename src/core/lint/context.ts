@@ -123,7 +123,16 @@ export class RuleContext {
     return this._nodes.get(type) ?? [];
   }
   /** The parsed text of the current statement (psql variables masked, same length as the original). */
-  parsedText = '';
+  private _parsedText = '';
+  private _ascii = true;
+  get parsedText(): string {
+    return this._parsedText;
+  }
+  set parsedText(t: string) {
+    this._parsedText = t;
+    // Byte offsets equal string indexes in ASCII text: the common case needs no conversion.
+    this._ascii = !NON_ASCII.test(t);
+  }
 
   get pgVersion(): number {
     return this.settings.pgVersion;
@@ -132,7 +141,7 @@ export class RuleContext {
   /** File offset of an AST `location` (a UTF-8 byte offset in the statement). */
   offset(location: number | undefined): number {
     if (location === undefined || location < 0) return this.stmt.start;
-    return this.stmt.start + byteOffsetToIndex(this.parsedText, location);
+    return this.stmt.start + (this._ascii ? location : byteOffsetToIndex(this._parsedText, location));
   }
 
   /** The range of a word (identifier/keyword) starting at a file offset. */
@@ -175,6 +184,8 @@ export class RuleContext {
     return [{ start: m.end, end: m.end, text: ' transaction:false' }];
   }
 }
+
+const NON_ASCII = /[^\x00-\x7f]/;
 
 function firstLineEnd(text: string, start: number, end: number): number {
   const nl = text.indexOf('\n', start);

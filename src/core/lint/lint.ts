@@ -101,6 +101,8 @@ export function lintText(text: string, rules: readonly Rule[], partial: Partial<
   const active = rules
     .map((r) => ({ rule: r, severity: effectiveSeverity(r, settings.rules[r.id]) }))
     .filter((x): x is { rule: Rule; severity: Severity } => x.severity !== 'off');
+  const dispatch = new Dispatch(active);
+  const embeddedDispatch = new Dispatch(active.filter((x) => x.rule.embedded));
   const meta = (id: string): Severity | 'off' => effectiveSeverity(rules.find((r) => r.id === id), settings.rules[id]);
   const ignores = text.includes('bulwark-ignore') ? parseIgnores(text) : [];
   const stmtRanges: { start: number; end: number }[] = [];
@@ -147,9 +149,9 @@ export function lintText(text: string, rules: readonly Rule[], partial: Partial<
           node: p.stmt, type: u?.[0], text: s.text, start, end, terminatorEnd: section.start + s.terminatorEnd,
           inTransaction: section.transaction || state.explicitTx, index: index++,
         };
-        runRules(ctx, info, parsedText, active, false);
+        runRules(ctx, info, parsedText, dispatch, false);
         track(ctx, info);
-        if (info.type === 'DoStmt') lintDoBlock(ctx, info, parsedText, active);
+        if (info.type === 'DoStmt') lintDoBlock(ctx, info, parsedText, embeddedDispatch);
       }
     }
     ctx.stmt = { text: '', start: section.end, end: section.end, terminatorEnd: section.end, inTransaction: false, index };
@@ -213,12 +215,28 @@ function effectiveSeverity(rule: Rule | undefined, setting: RuleSetting | undefi
   return rule?.defaultSeverity ?? 'off';
 }
 
-function runRules(ctx: RuleContext, info: StatementInfo, parsedText: string, active: { rule: Rule; severity: Severity }[], embedded: boolean) {
+type Active = { rule: Rule; severity: Severity }[];
+
+/** The active rules that judge each statement type (rules without `types` judge every type). */
+class Dispatch {
+  private readonly byType = new Map<string, Active>();
+  constructor(private readonly active: Active) {}
+  for(type: string | undefined): Active {
+    const key = type ?? '';
+    let l = this.byType.get(key);
+    if (!l) {
+      l = this.active.filter(({ rule }) => rule.check && (!rule.types || (type !== undefined && rule.types.includes(type))));
+      this.byType.set(key, l);
+    }
+    return l;
+  }
+}
+
+function runRules(ctx: RuleContext, info: StatementInfo, parsedText: string, dispatch: Dispatch, embedded: boolean) {
   ctx.stmt = info;
   ctx.parsedText = parsedText;
-  for (const { rule, severity } of active) {
+  for (const { rule, severity } of dispatch.for(info.type)) {
     if (!rule.check || (embedded && !rule.embedded)) continue;
-    if (rule.types && (info.type === undefined || !rule.types.includes(info.type))) continue;
     ctx.ruleId = rule.id;
     ctx.severity = severity;
     try {
@@ -240,9 +258,7 @@ function internalError(sink: Finding[] | ((f: Finding) => void), rule: string, a
  * idempotency rules stay silent there, since DO blocks are how guards like IF NOT EXISTS are written).
  * Function bodies are not linted: they run later, when called.
  */
-function lintDoBlock(ctx: RuleContext, info: StatementInfo, parsedText: string, active: { rule: Rule; severity: Severity }[]) {
-  const embeddedRules = active.filter((x) => x.rule.embedded);
-  if (embeddedRules.length === 0) return;
+function lintDoBlock(ctx: RuleContext, info: StatementInfo, parsedText: string, embeddedRules: Dispatch) {
   const doStmt = as<{ args?: unknown[] }>(info.node, 'DoStmt');
   let language = 'plpgsql';
   let body: { text: string; location?: number } | undefined;

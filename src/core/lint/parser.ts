@@ -54,6 +54,7 @@ const CACHE_CHARS = 8 * 1024 * 1024;
 
 export function clearParseCache(): void {
   cache.clear();
+  plCache.clear();
   cachedChars = 0;
 }
 
@@ -98,8 +99,19 @@ export interface PlpgsqlOutcome {
   cursor?: number;
 }
 
-/** Parse a CREATE FUNCTION / DO statement's PL/pgSQL body with the PL/pgSQL grammar. */
+const plCache = new Map<string, PlpgsqlOutcome>();
+
+/** Parse a CREATE FUNCTION / DO statement's PL/pgSQL body with the PL/pgSQL grammar (cached like parseSql). */
 export function parsePlpgsql(sql: string): PlpgsqlOutcome {
+  const hit = plCache.get(sql);
+  if (hit) return hit;
+  const r = parsePlpgsqlUncached(sql);
+  if (plCache.size >= 2000) plCache.delete(plCache.keys().next().value as string);
+  plCache.set(sql, r);
+  return r;
+}
+
+function parsePlpgsqlUncached(sql: string): PlpgsqlOutcome {
   try {
     const r = parser().parsePlPgSQLSync(sql) as unknown as { plpgsql_funcs?: AstNode[] };
     return { ok: true, functions: r.plpgsql_funcs ?? [] };

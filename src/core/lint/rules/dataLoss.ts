@@ -1,7 +1,29 @@
-import { as, names, RangeVar, relationName, TypeNameNode, typeInfo } from '../ast';
+import { names, RangeVar, relationName, TypeNameNode, unwrap } from '../ast';
 import type { FileState, RuleContext } from '../context';
 import type { Rule } from '../lint';
 import type { Fix, StatementInfo } from '../types';
+
+/* ------------------------------------------------------------------------------------------------------
+ * Performance: the linter runs on every keystroke. Every rule declares the statement `types` it judges;
+ * checks start with cheap AST tests on the statement node, and the statement is only tokenized (below)
+ * once something is to be reported (tokens place findings and fixes).
+ * ---------------------------------------------------------------------------------------------------- */
+
+/** The current statement's node if it is of `type` (the runner sets `stmt.type` to the node's only key). */
+function stmtNode<T>(ctx: RuleContext, type: string): T | undefined {
+  const s = ctx.stmt;
+  return s.type === type ? ((s.node as Record<string, unknown>)[type] as T) : undefined;
+}
+
+/** `as()` without allocating: the inner object of a one-key wrapped node of the given type. */
+function inner<T>(node: unknown, type: string): T | undefined {
+  if (!node || typeof node !== 'object') return undefined;
+  const v = (node as Record<string, unknown>)[type];
+  if (v === undefined) return undefined;
+  // A wrapped node has exactly one key (as `unwrap` requires).
+  for (const k in node as object) if (k !== type) return undefined;
+  return v as T;
+}
 
 /* ------------------------------------------------------------------------------------------------------
  * Tokens. Many AST nodes carry no location (DROP TABLE's names, DROP COLUMN's column, RENAME's old name),
@@ -18,123 +40,187 @@ export interface Token {
   value: string;
 }
 
-const WORD_START = /[A-Za-z_\u0080-\uffff]/;
-const WORD_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
-const DOLLAR_TAG = /\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
+/* Character classes by UTF-16 code unit (the lexer works on code units: any unit ≥ 0x80, surrogates
+ * included, is part of a word, as with /[\u0080-\uffff]/). */
+const WORD_START = 1;
+const WORD_PART = 2;
+/** A dollar-quote tag's characters (a word part but `$`). */
+const TAG_PART = 4;
+const DIGIT = 8;
+const ASCII_CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  const letter = /[A-Za-z_]/.test(ch);
+  const digit = /[0-9]/.test(ch);
+  ASCII_CLASS[c] = (letter ? WORD_START : 0) | (letter || digit || ch === '$' ? WORD_PART : 0) | (letter || digit ? TAG_PART : 0) | (digit ? DIGIT : 0);
+}
+const NON_ASCII_CLASS = WORD_START | WORD_PART | TAG_PART;
+/** The class bits of a code unit (0 past the end: charCodeAt gives NaN). */
+function cls(c: number): number {
+  return c < 128 ? ASCII_CLASS[c] : c >= 128 ? NON_ASCII_CLASS : 0;
+}
+function isWordStart(c: number): boolean {
+  return (cls(c) & WORD_START) !== 0;
+}
+function isWordPart(c: number): boolean {
+  return (cls(c) & WORD_PART) !== 0;
+}
+function isTagPart(c: number): boolean {
+  return (cls(c) & TAG_PART) !== 0;
+}
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** A quoted string or identifier opening at `open`: its end (past the closing quote) and unescaped value. */
+let quotedEnd = 0;
+function quoted(src: string, open: number, q: number, backslash: boolean): string {
+  const n = src.length;
+  let j = open + 1;
+  let seg = j;
+  let value = '';
+  while (j < n) {
+    const ch = src.charCodeAt(j);
+    if (backslash && ch === 92 && j + 1 < n) {
+      value += src.slice(seg, j) + src[j + 1];
+      j += 2;
+      seg = j;
+    } else if (ch === q) {
+      if (src.charCodeAt(j + 1) === q) {
+        value += src.slice(seg, j + 1);
+        j += 2;
+        seg = j;
+      } else {
+        quotedEnd = j + 1;
+        return value + src.slice(seg, j);
+      }
+    } else j++;
+  }
+  quotedEnd = n;
+  return value + src.slice(seg, n);
+}
 
 function lex(src: string, base: number): Token[] {
   const out: Token[] = [];
   const n = src.length;
   let i = 0;
-  const quoted = (open: number, q: string, backslash: boolean): { end: number; value: string } => {
-    let j = open + 1;
-    let value = '';
-    while (j < n) {
-      const ch = src[j];
-      if (backslash && ch === '\\' && j + 1 < n) {
-        value += src[j + 1];
-        j += 2;
-      } else if (ch === q) {
-        if (src[j + 1] === q) {
-          value += q;
-          j += 2;
-        } else return { end: j + 1, value };
-      } else {
-        value += ch;
-        j++;
-      }
-    }
-    return { end: n, value };
-  };
   while (i < n) {
-    const c = src[i];
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v') {
+    const c = src.charCodeAt(i);
+    if (c === 32 || (c >= 9 && c <= 13)) {
+      // space, \t \n \v \f \r
       i++;
-    } else if (c === '-' && src[i + 1] === '-') {
+    } else if (c === 45 /* - */ && src.charCodeAt(i + 1) === 45) {
       const nl = src.indexOf('\n', i);
       i = nl < 0 ? n : nl + 1;
-    } else if (c === '/' && src[i + 1] === '*') {
+    } else if (c === 47 /* / */ && src.charCodeAt(i + 1) === 42 /* * */) {
       let depth = 1;
       i += 2;
       while (i < n && depth > 0) {
-        if (src[i] === '/' && src[i + 1] === '*') {
+        const d = src.charCodeAt(i);
+        if (d === 47 && src.charCodeAt(i + 1) === 42) {
           depth++;
           i += 2;
-        } else if (src[i] === '*' && src[i + 1] === '/') {
+        } else if (d === 42 && src.charCodeAt(i + 1) === 47) {
           depth--;
           i += 2;
         } else i++;
       }
-    } else if (c === "'") {
-      const q = quoted(i, "'", false);
-      out.push({ start: base + i, end: base + q.end, kind: 'string', value: q.value });
-      i = q.end;
-    } else if (c === '"') {
-      const q = quoted(i, '"', false);
-      out.push({ start: base + i, end: base + q.end, kind: 'ident', value: q.value });
-      i = q.end;
-    } else if (c === '$') {
-      DOLLAR_TAG.lastIndex = i;
-      const m = DOLLAR_TAG.exec(src);
-      if (m) {
-        const close = src.indexOf(m[0], i + m[0].length);
-        const end = close < 0 ? n : close + m[0].length;
-        out.push({ start: base + i, end: base + end, kind: 'string', value: src.slice(i + m[0].length, close < 0 ? n : close) });
+    } else if (c === 39 /* ' */) {
+      const value = quoted(src, i, 39, false);
+      out.push({ start: base + i, end: base + quotedEnd, kind: 'string', value });
+      i = quotedEnd;
+    } else if (c === 34 /* " */) {
+      const value = quoted(src, i, 34, false);
+      out.push({ start: base + i, end: base + quotedEnd, kind: 'ident', value });
+      i = quotedEnd;
+    } else if (c === 36 /* $ */) {
+      // Dollar quote `$tag$…$tag$` / `$$…$$`, else a parameter `$1`.
+      let t = i + 1;
+      if (t < n && isWordStart(src.charCodeAt(t))) {
+        t++;
+        while (t < n && isTagPart(src.charCodeAt(t))) t++;
+      }
+      if (src.charCodeAt(t) === 36) {
+        const tag = src.slice(i, t + 1);
+        const close = src.indexOf(tag, t + 1);
+        const end = close < 0 ? n : close + tag.length;
+        out.push({ start: base + i, end: base + end, kind: 'string', value: src.slice(t + 1, close < 0 ? n : close) });
         i = end;
       } else {
         let j = i + 1;
-        while (j < n && /[0-9]/.test(src[j])) j++;
+        while (j < n && isDigit(src.charCodeAt(j))) j++;
         out.push({ start: base + i, end: base + j, kind: 'op', value: src.slice(i, j) });
         i = j;
       }
-    } else if (WORD_START.test(c)) {
+    } else if (isWordStart(c)) {
       let j = i + 1;
-      while (j < n && WORD_PART.test(src[j])) j++;
+      while (j < n && isWordPart(src.charCodeAt(j))) j++;
       const word = src.slice(i, j).toLowerCase();
-      if (src[j] === "'" && (word === 'e' || word === 'b' || word === 'x' || word === 'n')) {
-        const q = quoted(j, "'", word === 'e');
-        out.push({ start: base + i, end: base + q.end, kind: 'string', value: q.value });
-        i = q.end;
+      if (src.charCodeAt(j) === 39 && (word === 'e' || word === 'b' || word === 'x' || word === 'n')) {
+        const value = quoted(src, j, 39, word === 'e');
+        out.push({ start: base + i, end: base + quotedEnd, kind: 'string', value });
+        i = quotedEnd;
       } else {
         out.push({ start: base + i, end: base + j, kind: 'word', value: word });
         i = j;
       }
-    } else if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(src[i + 1] ?? ''))) {
+    } else if (isDigit(c) || (c === 46 /* . */ && isDigit(src.charCodeAt(i + 1)))) {
       let j = i + 1;
-      while (j < n && /[0-9_.]/.test(src[j])) j++;
-      if (/[eE]/.test(src[j] ?? '') && /[-+0-9]/.test(src[j + 1] ?? '')) {
+      for (let d = src.charCodeAt(j); j < n && (isDigit(d) || d === 95 || d === 46); d = src.charCodeAt(++j));
+      const e = src.charCodeAt(j);
+      const s = src.charCodeAt(j + 1);
+      if ((e === 101 || e === 69) && (s === 45 || s === 43 || isDigit(s))) {
         j += 2;
-        while (j < n && /[0-9]/.test(src[j])) j++;
+        while (j < n && isDigit(src.charCodeAt(j))) j++;
       }
       out.push({ start: base + i, end: base + j, kind: 'number', value: src.slice(i, j) });
       i = j;
     } else {
-      out.push({ start: base + i, end: base + i + 1, kind: 'op', value: c });
+      out.push({ start: base + i, end: base + i + 1, kind: 'op', value: src[i] });
       i++;
     }
   }
   return out;
 }
 
-const tokenCache = new WeakMap<StatementInfo, Token[]>();
+/** One-entry cache: the rules judge one statement after the other, so the last one's tokens are the ones asked for. */
+let tokensStmt: StatementInfo | undefined;
+let tokens: Token[] = [];
 
 /** The current statement's tokens (cached per statement: every rule of the file shares them). */
 export function tokensOf(ctx: RuleContext): Token[] {
-  let t = tokenCache.get(ctx.stmt);
-  if (!t) {
-    t = lex(ctx.parsedText || ctx.stmt.text, ctx.stmt.start);
-    tokenCache.set(ctx.stmt, t);
+  if (tokensStmt !== ctx.stmt) {
+    tokens = lex(ctx.parsedText || ctx.stmt.text, ctx.stmt.start);
+    tokensStmt = ctx.stmt;
   }
-  return t;
+  return tokens;
 }
 
-/** Index of the token starting at (or first after) a file offset; -1 if none. */
+/** Index of the token starting at (or first after) a file offset; -1 if none. Tokens are sorted by start. */
 export function tokenIndexAt(toks: Token[], offset: number): number {
-  return toks.findIndex((t) => t.start >= offset);
+  let lo = 0;
+  let hi = toks.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (toks[mid].start < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < toks.length ? lo : -1;
+}
+
+/** Index of the token starting exactly at a file offset; -1 if none. */
+function tokenStartingAt(toks: Token[], offset: number): number {
+  const i = tokenIndexAt(toks, offset);
+  return i >= 0 && toks[i].start === offset ? i : -1;
 }
 
 export function isWord(t: Token | undefined, ...words: string[]): boolean {
   return t !== undefined && t.kind === 'word' && words.includes(t.value);
+}
+
+/** isWord for one word, without the rest-array allocation. */
+function isWord1(t: Token | undefined, word: string): boolean {
+  return t !== undefined && t.kind === 'word' && t.value === word;
 }
 
 function isName(t: Token | undefined): boolean {
@@ -155,8 +241,9 @@ export function qualifiedNameAt(toks: Token[], i: number): { parts: string[]; st
 
 /** Skip `IF EXISTS` / `IF NOT EXISTS` at token i. */
 function skipIfExists(toks: Token[], i: number): number {
-  if (isWord(toks[i], 'if') && isWord(toks[i + 1], 'exists')) return i + 2;
-  if (isWord(toks[i], 'if') && isWord(toks[i + 1], 'not') && isWord(toks[i + 2], 'exists')) return i + 3;
+  if (!isWord1(toks[i], 'if')) return i;
+  if (isWord1(toks[i + 1], 'exists')) return i + 2;
+  if (isWord1(toks[i + 1], 'not') && isWord1(toks[i + 2], 'exists')) return i + 3;
   return i;
 }
 
@@ -166,27 +253,25 @@ function skipIfExists(toks: Token[], i: number): number {
  */
 export function namesAfter(ctx: RuleContext, keywords: string[]): { start: number; end: number; text: string }[] {
   const toks = tokensOf(ctx);
-  for (let i = 0; i + keywords.length <= toks.length; i++) {
-    if (!keywords.every((k, j) => isWord(toks[i + j], k))) continue;
-    const out: { start: number; end: number; text: string }[] = [];
-    let j = skipIfExists(toks, i + keywords.length);
-    for (;;) {
-      const q = qualifiedNameAt(toks, j);
-      if (!q) break;
-      out.push({ start: q.start, end: q.end, text: ctx.text.slice(q.start, q.end) });
-      if (toks[q.next]?.value !== ',' || toks[q.next].kind !== 'op') break;
-      j = q.next + 1;
-    }
-    return out;
+  const i = findWords(toks, keywords);
+  if (i < 0) return [];
+  const out: { start: number; end: number; text: string }[] = [];
+  let j = skipIfExists(toks, i + keywords.length);
+  for (;;) {
+    const q = qualifiedNameAt(toks, j);
+    if (!q) break;
+    out.push({ start: q.start, end: q.end, text: ctx.text.slice(q.start, q.end) });
+    if (toks[q.next]?.value !== ',' || toks[q.next].kind !== 'op') break;
+    j = q.next + 1;
   }
-  return [];
+  return out;
 }
 
 /** The range of the (qualified) name starting at an AST location, e.g. a RangeVar's. */
 export function nameRangeAt(ctx: RuleContext, location: number | undefined): { start: number; end: number } {
   const at = ctx.offset(location);
   const toks = tokensOf(ctx);
-  const i = toks.findIndex((t) => t.start === at);
+  const i = tokenStartingAt(toks, at);
   const q = i >= 0 ? qualifiedNameAt(toks, i) : undefined;
   return q ? { start: q.start, end: q.end } : ctx.wordAt(at);
 }
@@ -199,8 +284,13 @@ function firstWord(ctx: RuleContext): { start: number; end: number } {
 
 /** Find a keyword sequence at or after token `from`; returns the index of its first token, or -1. */
 export function findWords(toks: Token[], words: string[], from = 0): number {
-  for (let i = Math.max(from, 0); i + words.length <= toks.length; i++) {
-    if (words.every((w, j) => isWord(toks[i + j], w))) return i;
+  const w0 = words[0];
+  const k = words.length;
+  outer: for (let i = Math.max(from, 0); i + k <= toks.length; i++) {
+    const t = toks[i];
+    if (t.kind !== 'word' || t.value !== w0) continue;
+    for (let j = 1; j < k; j++) if (!isWord1(toks[i + j], words[j])) continue outer;
+    return i;
   }
   return -1;
 }
@@ -226,8 +316,20 @@ export function quoteIdent(name: string): string {
 /** The type is the built-in one (unqualified or pg_catalog), not a user type of the same name elsewhere. */
 export function builtinType(t: TypeNameNode | undefined): string | undefined {
   if (!t) return undefined;
-  const ti = typeInfo(t);
-  return ti.schema === undefined || ti.schema === 'pg_catalog' ? ti.name : undefined;
+  // typeInfo(t).name / .schema, without building the names and modifiers arrays.
+  let last: string | undefined;
+  let prev: string | undefined;
+  let count = 0;
+  if (Array.isArray(t.names)) {
+    for (const x of t.names) {
+      const sval = inner<{ sval?: string }>(x, 'String')?.sval ?? '';
+      if (sval === '') continue;
+      prev = last;
+      last = sval;
+      count++;
+    }
+  }
+  return count < 2 || prev === 'pg_catalog' ? (last ?? '') : undefined;
 }
 
 /** Where a column's type is written: the name words, the modifiers, a time-zone clause, array bounds. */
@@ -252,17 +354,17 @@ export function typeSpan(ctx: RuleContext, t: TypeNameNode | undefined): TypeSpa
   if (t?.location === undefined || t.location < 0) return undefined;
   const toks = tokensOf(ctx);
   const at = ctx.offset(t.location);
-  let i = toks.findIndex((x) => x.start === at);
+  const i = tokenStartingAt(toks, at);
   if (i < 0 || !isName(toks[i])) return undefined;
   const first = toks[i];
   let lastNameStart = first.start;
   let j: number;
-  if (first.kind === 'word' && first.value === 'double' && isWord(toks[i + 1], 'precision')) {
+  if (first.kind === 'word' && first.value === 'double' && isWord1(toks[i + 1], 'precision')) {
     j = i + 2;
   } else if (isWord(first, 'character', 'char', 'nchar', 'bit', 'national')) {
     j = i + 1;
     if (first.value === 'national' && isWord(toks[j], 'character', 'char')) j++;
-    if (isWord(toks[j], 'varying')) j++;
+    if (isWord1(toks[j], 'varying')) j++;
   } else {
     const q = qualifiedNameAt(toks, i);
     if (!q) return undefined;
@@ -270,7 +372,7 @@ export function typeSpan(ctx: RuleContext, t: TypeNameNode | undefined): TypeSpa
     lastNameStart = toks[j - 1].start;
   }
   const nameEnd = toks[j - 1].end;
-  if (first.kind === 'word' && first.value === 'interval') while (isWord(toks[j], ...INTERVAL_FIELDS)) j++;
+  if (first.kind === 'word' && first.value === 'interval') while (toks[j]?.kind === 'word' && INTERVAL_FIELDS.has(toks[j].value)) j++;
   let mods = '';
   if (toks[j]?.kind === 'op' && toks[j].value === '(') {
     let depth = 0;
@@ -287,7 +389,7 @@ export function typeSpan(ctx: RuleContext, t: TypeNameNode | undefined): TypeSpa
   if (isWord(first, 'timestamp', 'time') && isWord(toks[j], 'with', 'without') && isWord(toks[j + 1], 'time') && isWord(toks[j + 2], 'zone')) j += 3;
   const baseEnd = toks[j - 1].end;
   // Array bounds: `[]`, `[3][4]`, `ARRAY`, `ARRAY[3]`.
-  if (isWord(toks[j], 'array')) j++;
+  if (isWord1(toks[j], 'array')) j++;
   while (toks[j]?.kind === 'op' && toks[j].value === '[') {
     let k = j + 1;
     while (k < toks.length && !(toks[k].kind === 'op' && toks[k].value === ']')) k++;
@@ -324,40 +426,95 @@ export interface DeclaredColumn {
   constraints: ConstraintNode[];
   /** Part of the primary key (column constraint, or the table's PRIMARY KEY in the same CREATE TABLE). */
   primaryKey: boolean;
+  /** builtinType(def.typeName): the built-in type's name, '' without a name, undefined for other types. */
+  builtin: string | undefined;
 }
 
-export function declaredColumns(ctx: RuleContext): DeclaredColumn[] {
-  const out: DeclaredColumn[] = [];
-  const cons = (d: ColumnDefNode) => (d.constraints ?? []).map((c) => as<ConstraintNode>(c, 'Constraint')).filter((c): c is ConstraintNode => c !== undefined);
-  const create = as<{ relation?: RangeVar; tableElts?: unknown[] }>(ctx.stmt.node, 'CreateStmt');
+function constraintsOf(d: ColumnDefNode): ConstraintNode[] {
+  const out: ConstraintNode[] = [];
+  for (const c of d.constraints ?? []) {
+    const x = inner<ConstraintNode>(c, 'Constraint');
+    if (x !== undefined) out.push(x);
+  }
+  return out;
+}
+
+function hasPrimary(cs: ConstraintNode[]): boolean {
+  for (const c of cs) if (c.contype === 'CONSTR_PRIMARY') return true;
+  return false;
+}
+
+const NO_COLUMNS: readonly DeclaredColumn[] = Object.freeze([]);
+/** One-entry cache: the rules judging columns run one after the other on the same statement. */
+let columnsOf: StatementInfo | undefined;
+let columns: readonly DeclaredColumn[] = NO_COLUMNS;
+
+/** The columns the current statement declares (computed once per statement: several rules judge them). */
+export function declaredColumns(ctx: RuleContext): readonly DeclaredColumn[] {
+  const stmt = ctx.stmt;
+  if (stmt.type !== 'CreateStmt' && stmt.type !== 'AlterTableStmt') return NO_COLUMNS;
+  if (columnsOf !== stmt) {
+    columns = computeDeclaredColumns(ctx);
+    columnsOf = stmt;
+  }
+  return columns;
+}
+
+/** Does the statement declare a column of the built-in `type`? (declaredColumns() without allocating.) */
+function declaresBuiltin(ctx: RuleContext, type: string): boolean {
+  const create = stmtNode<{ tableElts?: unknown[] }>(ctx, 'CreateStmt');
   if (create) {
-    const pk = new Set<string>();
     for (const e of create.tableElts ?? []) {
-      const c = as<ConstraintNode>(e, 'Constraint');
-      if (c?.contype === 'CONSTR_PRIMARY') for (const k of names(c.keys)) pk.add(k);
-    }
-    for (const e of create.tableElts ?? []) {
-      const d = as<ColumnDefNode>(e, 'ColumnDef');
-      if (!d?.colname) continue;
-      const cs = cons(d);
-      out.push({ where: 'create', table: create.relation, column: d.colname, def: d, constraints: cs, primaryKey: pk.has(d.colname) || cs.some((c) => c.contype === 'CONSTR_PRIMARY') });
+      const d = inner<ColumnDefNode>(e, 'ColumnDef');
+      if (d?.colname && builtinType(d.typeName) === type) return true;
     }
   }
-  const alter = as<{ relation?: RangeVar; cmds?: unknown[]; objtype?: string }>(ctx.stmt.node, 'AlterTableStmt');
+  const alter = stmtNode<{ cmds?: unknown[]; objtype?: string }>(ctx, 'AlterTableStmt');
   if (alter && (alter.objtype === 'OBJECT_TABLE' || alter.objtype === 'OBJECT_FOREIGN_TABLE')) {
     for (const c of alter.cmds ?? []) {
-      const cmd = as<{ subtype?: string; name?: string; def?: unknown }>(c, 'AlterTableCmd');
-      const d = as<ColumnDefNode>(cmd?.def, 'ColumnDef');
-      if (!cmd || !d) continue;
+      const cmd = inner<{ subtype?: string; name?: string; def?: unknown }>(c, 'AlterTableCmd');
+      if (!cmd) continue;
+      const add = cmd.subtype === 'AT_AddColumn';
+      if (!add && (cmd.subtype !== 'AT_AlterColumnType' || !cmd.name)) continue;
+      const d = inner<ColumnDefNode>(cmd.def, 'ColumnDef');
+      if (d && (!add || d.colname) && builtinType(d.typeName) === type) return true;
+    }
+  }
+  return false;
+}
+
+function computeDeclaredColumns(ctx: RuleContext): readonly DeclaredColumn[] {
+  let out: DeclaredColumn[] | undefined;
+  const create = stmtNode<{ relation?: RangeVar; tableElts?: unknown[] }>(ctx, 'CreateStmt');
+  if (create) {
+    let pk: Set<string> | undefined;
+    for (const e of create.tableElts ?? []) {
+      const c = inner<ConstraintNode>(e, 'Constraint');
+      if (c?.contype === 'CONSTR_PRIMARY') for (const k of names(c.keys)) (pk ??= new Set()).add(k);
+    }
+    for (const e of create.tableElts ?? []) {
+      const d = inner<ColumnDefNode>(e, 'ColumnDef');
+      if (!d?.colname) continue;
+      const cs = constraintsOf(d);
+      (out ??= []).push({ where: 'create', table: create.relation, column: d.colname, def: d, constraints: cs, primaryKey: pk?.has(d.colname) || hasPrimary(cs), builtin: builtinType(d.typeName) });
+    }
+  }
+  const alter = stmtNode<{ relation?: RangeVar; cmds?: unknown[]; objtype?: string }>(ctx, 'AlterTableStmt');
+  if (alter && (alter.objtype === 'OBJECT_TABLE' || alter.objtype === 'OBJECT_FOREIGN_TABLE')) {
+    for (const c of alter.cmds ?? []) {
+      const cmd = inner<{ subtype?: string; name?: string; def?: unknown }>(c, 'AlterTableCmd');
+      if (!cmd || (cmd.subtype !== 'AT_AddColumn' && cmd.subtype !== 'AT_AlterColumnType')) continue;
+      const d = inner<ColumnDefNode>(cmd.def, 'ColumnDef');
+      if (!d) continue;
       if (cmd.subtype === 'AT_AddColumn' && d.colname) {
-        const cs = cons(d);
-        out.push({ where: 'add', table: alter.relation, column: d.colname, def: d, constraints: cs, primaryKey: cs.some((x) => x.contype === 'CONSTR_PRIMARY') });
+        const cs = constraintsOf(d);
+        (out ??= []).push({ where: 'add', table: alter.relation, column: d.colname, def: d, constraints: cs, primaryKey: hasPrimary(cs), builtin: builtinType(d.typeName) });
       } else if (cmd.subtype === 'AT_AlterColumnType' && cmd.name) {
-        out.push({ where: 'alter-type', table: alter.relation, column: cmd.name, def: d, constraints: [], primaryKey: false });
+        (out ??= []).push({ where: 'alter-type', table: alter.relation, column: cmd.name, def: d, constraints: [], primaryKey: false, builtin: builtinType(d.typeName) });
       }
     }
   }
-  return out;
+  return out ?? NO_COLUMNS;
 }
 
 /** A replacement of a file range (a one-edit fix). */
@@ -369,6 +526,8 @@ export function replace(title: string, start: number, end: number, text: string)
  * What the section created that FileState does not track: schemas, enum types, databases, columns added
  * to existing tables, and views (for the rename-table compatibility view). Keyed by the section's
  * FileState; a statement is recorded when the next one is judged, so a statement never exempts itself.
+ * The bookkeeping is done once per statement (not once per rule), and only statement types that create or
+ * rename objects record anything.
  * ---------------------------------------------------------------------------------------------------- */
 
 interface PendingRename {
@@ -381,65 +540,124 @@ interface PendingRename {
 }
 
 interface Created {
-  schemas: Set<string>;
-  types: Set<string>;
-  databases: Set<string>;
+  state: FileState;
+  schemas: ReadonlySet<string>;
+  types: ReadonlySet<string>;
+  databases: ReadonlySet<string>;
   /** `table/column`, with the table bare and qualified. */
-  columns: Set<string>;
-  views: Set<string>;
-  renames: PendingRename[];
+  columns: ReadonlySet<string>;
+  views: ReadonlySet<string>;
+  renames?: PendingRename[];
   current?: StatementInfo;
+}
+
+/** The facts of a kind a section has not recorded yet (shared: most sections record few kinds). */
+const NONE: ReadonlySet<string> = new Set<string>();
+
+/** The section's set of a kind of facts, for recording. */
+function factSet(c: Created, kind: 'schemas' | 'types' | 'databases' | 'columns' | 'views'): Set<string> {
+  let set = c[kind];
+  if (set === NONE) c[kind] = set = new Set<string>();
+  return set as Set<string>;
 }
 
 const createdBySection = new WeakMap<FileState, Created>();
 
-function addQualified(set: Set<string>, parts: string[]): void {
+function addType(c: Created, parts: string[]): void {
   if (!parts.length) return;
+  const set = factSet(c, 'types');
   set.add(parts.join('.'));
   set.add(parts[parts.length - 1]);
 }
 
-function hasQualified(set: Set<string>, parts: string[]): boolean {
+function addRelation(c: Created, r: RangeVar): void {
+  if (!r.relname && !r.schemaname) return;
+  const set = factSet(c, 'views');
+  if (r.relname) set.add(r.relname);
+  if (r.schemaname && r.relname) set.add(`${r.schemaname}.${r.relname}`);
+  else if (r.schemaname) set.add(r.schemaname);
+}
+
+function hasQualified(set: ReadonlySet<string>, parts: string[]): boolean {
   return parts.length > 0 && (set.has(parts.join('.')) || set.has(parts[parts.length - 1]));
 }
 
-function columnKeys(table: RangeVar | undefined, column: string): string[] {
-  const keys = [`${relationName(table)}/${column}`];
-  if (table?.schemaname) keys.push(`${table.relname ?? '?'}/${column}`);
-  return keys;
+function addColumn(c: Created, table: RangeVar | undefined, column: string): void {
+  const columns = factSet(c, 'columns');
+  columns.add(`${relationName(table)}/${column}`);
+  if (table?.schemaname) columns.add(`${table.relname ?? '?'}/${column}`);
 }
 
+function hasColumn(c: Created, table: RangeVar | undefined, column: string): boolean {
+  if (c.columns.size === 0) return false;
+  return c.columns.has(`${relationName(table)}/${column}`) || (!!table?.schemaname && c.columns.has(`${table.relname ?? '?'}/${column}`));
+}
+
+/** Record what a statement created (only statement types that create or rename objects add anything). */
 function record(c: Created, stmt: StatementInfo): void {
-  const node = stmt.node;
-  const schema = as<{ schemaname?: string }>(node, 'CreateSchemaStmt');
-  if (schema?.schemaname) c.schemas.add(schema.schemaname);
-  const en = as<{ typeName?: unknown[] }>(node, 'CreateEnumStmt');
-  if (en) addQualified(c.types, names(en.typeName));
-  const db = as<{ dbname?: string }>(node, 'CreatedbStmt');
-  if (db?.dbname) c.databases.add(db.dbname);
-  const view = as<{ view?: RangeVar }>(node, 'ViewStmt');
-  if (view?.view) addQualified(c.views, [view.view.schemaname, view.view.relname].filter((x): x is string => !!x));
-  const mv = as<{ into?: { rel?: RangeVar }; objtype?: string }>(node, 'CreateTableAsStmt');
-  if (mv?.objtype === 'OBJECT_MATVIEW' && mv.into?.rel) addQualified(c.views, [mv.into.rel.schemaname, mv.into.rel.relname].filter((x): x is string => !!x));
-  const alter = as<{ relation?: RangeVar; cmds?: unknown[] }>(node, 'AlterTableStmt');
-  for (const cmd of alter?.cmds ?? []) {
-    const a = as<{ subtype?: string; def?: unknown }>(cmd, 'AlterTableCmd');
-    const d = as<ColumnDefNode>(a?.def, 'ColumnDef');
-    if (a?.subtype === 'AT_AddColumn' && d?.colname) for (const k of columnKeys(alter?.relation, d.colname)) c.columns.add(k);
+  const type = stmt.type;
+  if (type === undefined) return;
+  const node = (stmt.node as Record<string, unknown>)[type];
+  switch (type) {
+    case 'CreateSchemaStmt': {
+      const schema = node as { schemaname?: string } | undefined;
+      if (schema?.schemaname) factSet(c, 'schemas').add(schema.schemaname);
+      return;
+    }
+    case 'CreateEnumStmt':
+      if (node) addType(c, names((node as { typeName?: unknown[] }).typeName));
+      return;
+    case 'CreatedbStmt': {
+      const db = node as { dbname?: string } | undefined;
+      if (db?.dbname) factSet(c, 'databases').add(db.dbname);
+      return;
+    }
+    case 'ViewStmt': {
+      const view = (node as { view?: RangeVar } | undefined)?.view;
+      if (view) addRelation(c, view);
+      return;
+    }
+    case 'CreateTableAsStmt': {
+      const mv = node as { into?: { rel?: RangeVar }; objtype?: string } | undefined;
+      if (mv?.objtype === 'OBJECT_MATVIEW' && mv.into?.rel) addRelation(c, mv.into.rel);
+      return;
+    }
+    case 'AlterTableStmt': {
+      const alter = node as { relation?: RangeVar; cmds?: unknown[] } | undefined;
+      for (const cmd of alter?.cmds ?? []) {
+        const a = inner<{ subtype?: string; def?: unknown }>(cmd, 'AlterTableCmd');
+        if (a?.subtype !== 'AT_AddColumn') continue;
+        const d = inner<ColumnDefNode>(a.def, 'ColumnDef');
+        if (d?.colname) addColumn(c, alter?.relation, d.colname);
+      }
+      return;
+    }
+    case 'RenameStmt': {
+      const ren = node as { renameType?: string; relation?: RangeVar; subname?: string; newname?: string } | undefined;
+      if (ren?.renameType === 'OBJECT_COLUMN' && ren.subname && ren.newname && hasColumn(c, ren.relation, ren.subname)) addColumn(c, ren.relation, ren.newname);
+      if (ren?.renameType === 'OBJECT_SCHEMA' && ren.subname && ren.newname && c.schemas.has(ren.subname)) factSet(c, 'schemas').add(ren.newname);
+      return;
+    }
   }
-  const ren = as<{ renameType?: string; relation?: RangeVar; subname?: string; newname?: string }>(node, 'RenameStmt');
-  if (ren?.renameType === 'OBJECT_COLUMN' && ren.subname && ren.newname && columnKeys(ren.relation, ren.subname).some((k) => c.columns.has(k))) {
-    for (const k of columnKeys(ren.relation, ren.newname)) c.columns.add(k);
-  }
-  if (ren?.renameType === 'OBJECT_SCHEMA' && ren.subname && ren.newname && c.schemas.has(ren.subname)) c.schemas.add(ren.newname);
 }
 
-/** The section's extra "created earlier" facts, as of the start of the current statement. */
+/**
+ * The section's extra "created earlier" facts, as of the start of the current statement. One tracker per
+ * section, shared by every rule: the previous statement is recorded once, when a rule that reads the facts
+ * first asks during a later statement (so a statement never exempts itself). The rules that read a fact
+ * list the statement types that record it in their `types`, so those statements are always seen.
+ */
+let lastCreated: Created | undefined;
+
 function created(ctx: RuleContext): Created {
-  let c = createdBySection.get(ctx.state);
-  if (!c) {
-    c = { schemas: new Set(), types: new Set(), databases: new Set(), columns: new Set(), views: new Set(), renames: [] };
-    createdBySection.set(ctx.state, c);
+  let c = lastCreated;
+  if (c?.state !== ctx.state) {
+    c = createdBySection.get(ctx.state);
+    if (!c) {
+      c = { state: ctx.state, schemas: NONE, types: NONE, databases: NONE, columns: NONE, views: NONE };
+      createdBySection.set(ctx.state, c);
+    }
+    lastCreated = c;
   }
   if (c.current !== ctx.stmt) {
     if (c.current) record(c, c.current);
@@ -450,16 +668,7 @@ function created(ctx: RuleContext): Created {
 
 function columnIsNew(ctx: RuleContext, table: RangeVar | undefined, column: string): boolean {
   if (ctx.state.isNew(table)) return true;
-  const c = created(ctx);
-  return columnKeys(table, column).some((k) => c.columns.has(k));
-}
-
-/** Every data-loss rule records what the section creates, whatever it judges. */
-function tracked(check: (ctx: RuleContext) => void): (ctx: RuleContext) => void {
-  return (ctx) => {
-    created(ctx);
-    check(ctx);
-  };
+  return hasColumn(created(ctx), table, column);
 }
 
 /* ------------------------------------------------------------------------------------------------------
@@ -477,12 +686,17 @@ interface DropStmtNode {
 
 /** `DROP TABLE a, s.b` objects → name parts. */
 function dropObjectNames(d: DropStmtNode): string[][] {
-  return (d.objects ?? []).map((o) => {
-    const list = as<{ items?: unknown[] }>(o, 'List');
-    if (list) return names(list.items);
-    const s = as<{ sval?: string }>(o, 'String')?.sval;
-    return s ? [s] : [];
-  });
+  const out: string[][] = [];
+  for (const o of d.objects ?? []) {
+    const list = inner<{ items?: unknown[] }>(o, 'List');
+    if (list) {
+      out.push(names(list.items));
+      continue;
+    }
+    const s = inner<{ sval?: string }>(o, 'String')?.sval;
+    out.push(s ? [s] : []);
+  }
+  return out;
 }
 
 function rv(parts: string[]): RangeVar {
@@ -495,42 +709,69 @@ interface DmlNode {
   withClause?: { ctes?: unknown[] };
 }
 
+/** The statements whose data-modifying CTEs run now (the types dmlStatements looks into). */
+const DML_TYPES: readonly string[] = ['SelectStmt', 'InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt'];
+
 /** DELETE/UPDATE statements that run now: the statement itself and data-modifying CTEs (not function or rule bodies). */
-function dmlStatements(node: unknown, type: 'DeleteStmt' | 'UpdateStmt'): DmlNode[] {
-  const out: DmlNode[] = [];
-  const visit = (n: unknown) => {
-    const self = as<DmlNode>(n, type);
-    if (self) out.push(self);
-    for (const t of ['SelectStmt', 'InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']) {
-      const s = as<DmlNode>(n, t);
-      for (const cte of s?.withClause?.ctes ?? []) visit(as<{ ctequery?: unknown }>(cte, 'CommonTableExpr')?.ctequery);
+function dmlStatements(ctx: RuleContext, type: 'DeleteStmt' | 'UpdateStmt'): DmlNode[] | undefined {
+  const t = ctx.stmt.type;
+  return t === undefined ? undefined : collectDml(t, (ctx.stmt.node as Record<string, unknown>)[t], type, undefined);
+}
+
+/** Visit a wrapped node `{ [key]: node }`: itself if of `type`, then its WITH clause's CTEs, in order. */
+function collectDml(key: string, node: unknown, type: string, out: DmlNode[] | undefined): DmlNode[] | undefined {
+  if (key === type) (out ??= []).push(node as DmlNode);
+  if (key === 'SelectStmt' || key === 'InsertStmt' || key === 'UpdateStmt' || key === 'DeleteStmt' || key === 'MergeStmt') {
+    const ctes = (node as DmlNode | undefined)?.withClause?.ctes;
+    if (ctes) {
+      for (const cte of ctes) {
+        const u = unwrap(inner<{ ctequery?: unknown }>(cte, 'CommonTableExpr')?.ctequery);
+        if (u) out = collectDml(u[0], u[1], type, out);
+      }
     }
-  };
-  visit(node);
+  }
   return out;
 }
 
 /** Is a DEFAULT expression the null constant (`DEFAULT NULL`, `DEFAULT NULL::int`)? */
 function isNullDefault(expr: unknown): boolean {
-  const cast = as<{ arg?: unknown }>(expr, 'TypeCast');
+  const cast = inner<{ arg?: unknown }>(expr, 'TypeCast');
   if (cast) return isNullDefault(cast.arg);
-  return as<{ isnull?: boolean }>(expr, 'A_Const')?.isnull === true;
+  return inner<{ isnull?: boolean }>(expr, 'A_Const')?.isnull === true;
 }
 
+const NOT_NULL = ['not', 'null'];
 const SERIAL_TYPES = new Set(['serial', 'serial4', 'bigserial', 'serial8', 'smallserial', 'serial2']);
 
 /** Range of the NOT NULL column constraint at `location` (`[CONSTRAINT name] NOT NULL`). */
 function notNullRange(ctx: RuleContext, location: number | undefined): { start: number; end: number } | undefined {
   if (location === undefined) return undefined;
   const toks = tokensOf(ctx);
-  const i = toks.findIndex((t) => t.start === ctx.offset(location));
-  const j = findWords(toks, ['not', 'null'], i);
-  if (i < 0 || j < 0 || j > i + 2) return undefined;
+  const i = tokenStartingAt(toks, ctx.offset(location));
+  if (i < 0) return undefined;
+  const j = findWords(toks, NOT_NULL, i);
+  if (j < 0 || j > i + 2) return undefined;
   return { start: toks[i].start, end: toks[j + 1].end };
 }
 
 const ENUM_TX_NOTE =
   'Before PostgreSQL 12, ALTER TYPE … ADD VALUE cannot run inside a transaction block; from 12 on it can, but the new value cannot be used (inserted, compared) until the transaction commits.';
+
+const DROP = ['drop'];
+const DROP_TABLE = ['drop', 'table'];
+const DROP_SCHEMA = ['drop', 'schema'];
+const DROP_DATABASE = ['drop', 'database'];
+const ALTER_SCHEMA = ['alter', 'schema'];
+const RENAME = ['rename'];
+const RENAME_VALUE = ['rename', 'value'];
+const ADD_VALUE = ['add', 'value'];
+const PRIMARY_KEY = ['primary', 'key'];
+const RENAMED_KINDS = new Map([
+  ['OBJECT_TABLE', 'table'],
+  ['OBJECT_VIEW', 'view'],
+  ['OBJECT_MATVIEW', 'materialized view'],
+  ['OBJECT_FOREIGN_TABLE', 'foreign table'],
+]);
 
 export const dataLossRules: Rule[] = [
   {
@@ -544,11 +785,16 @@ export const dataLossRules: Rule[] = [
       'Instead: stop using the table in the code and deploy that first; back the data up (or rename it away and keep it for a while); drop it in a later migration. Dropping a table created earlier in the same migration is fine and not reported.',
     bad: 'DROP TABLE users;',
     good: '-- after the code no longer uses users, and a backup:\n-- bulwark-ignore ban-drop-table\nDROP TABLE users;',
-    check: tracked((ctx) => {
-      const d = as<DropStmtNode>(ctx.stmt.node, 'DropStmt');
+    types: ['DropStmt'],
+    check(ctx) {
+      const d = stmtNode<DropStmtNode>(ctx, 'DropStmt');
       if (d?.removeType !== 'OBJECT_TABLE') return;
-      const ranges = namesAfter(ctx, ['drop', 'table']);
-      dropObjectNames(d).forEach((parts, i) => {
+      const objects = dropObjectNames(d);
+      let any = false;
+      for (const parts of objects) if (parts.length && !ctx.state.isNew(rv(parts))) any = true;
+      if (!any) return;
+      const ranges = namesAfter(ctx, DROP_TABLE);
+      objects.forEach((parts, i) => {
         if (!parts.length || ctx.state.isNew(rv(parts))) return;
         const name = parts.join('.');
         const r = ranges[i] ?? firstWord(ctx);
@@ -561,7 +807,7 @@ export const dataLossRules: Rule[] = [
           end: r.end,
         });
       });
-    }),
+    },
   },
   {
     id: 'ban-drop-column',
@@ -574,21 +820,34 @@ export const dataLossRules: Rule[] = [
       'Instead: remove the column from the code first (e.g. mark it ignored in the ORM), deploy, then drop it in a later migration. A column added earlier in the same migration, or any column of a table created in it, is not reported.',
     bad: 'ALTER TABLE users DROP COLUMN legacy_name;',
     good: '-- once no deployed code reads or writes users.legacy_name:\n-- bulwark-ignore ban-drop-column\nALTER TABLE users DROP COLUMN legacy_name;',
-    check: tracked((ctx) => {
-      const a = as<{ relation?: RangeVar; cmds?: unknown[]; objtype?: string }>(ctx.stmt.node, 'AlterTableStmt');
+    // RenameStmt: renames of added columns are tracked (see created()).
+    types: ['AlterTableStmt', 'RenameStmt'],
+    check(ctx) {
+      created(ctx);
+      const a = stmtNode<{ relation?: RangeVar; cmds?: unknown[]; objtype?: string }>(ctx, 'AlterTableStmt');
       if (!a || a.objtype !== 'OBJECT_TABLE') return;
+      // Cheap AST pass first: is any dropped column reported?
+      let any = false;
+      for (const c of a.cmds ?? []) {
+        const cmd = inner<{ subtype?: string; name?: string }>(c, 'AlterTableCmd');
+        if (cmd?.subtype === 'AT_DropColumn' && cmd.name && !columnIsNew(ctx, a.relation, cmd.name)) {
+          any = true;
+          break;
+        }
+      }
+      if (!any) return;
       const toks = tokensOf(ctx);
       // Search after the table name (DROP is not a reserved word: a table may be called "drop").
       let from = tokenIndexAt(toks, ctx.offset(a.relation?.location)) + 1;
       const table = relationName(a.relation);
       for (const c of a.cmds ?? []) {
-        const cmd = as<{ subtype?: string; name?: string; behavior?: string }>(c, 'AlterTableCmd');
+        const cmd = inner<{ subtype?: string; name?: string; behavior?: string }>(c, 'AlterTableCmd');
         if (cmd?.subtype !== 'AT_DropColumn' || !cmd.name) continue;
         // Find `DROP [COLUMN] [IF EXISTS] name` for this command (commands appear in order).
         let range: { start: number; end: number } | undefined;
-        for (let i = findWords(toks, ['drop'], from); i >= 0; i = findWords(toks, ['drop'], i + 1)) {
+        for (let i = findWords(toks, DROP, from); i >= 0; i = findWords(toks, DROP, i + 1)) {
           let j = i + 1;
-          if (isWord(toks[j], 'column')) j++;
+          if (isWord1(toks[j], 'column')) j++;
           j = skipIfExists(toks, j);
           if (isName(toks[j]) && toks[j].value === cmd.name) {
             range = { start: toks[j].start, end: toks[j].end };
@@ -607,7 +866,7 @@ export const dataLossRules: Rule[] = [
           end: r.end,
         });
       }
-    }),
+    },
   },
   {
     id: 'ban-drop-schema',
@@ -620,13 +879,19 @@ export const dataLossRules: Rule[] = [
       'Instead: move or drop the objects you mean to drop explicitly (each one is then reviewed on its own), after the code stops using them; drop the empty schema last. A schema created earlier in the same migration is not reported.',
     bad: 'DROP SCHEMA reporting CASCADE;',
     good: '-- after moving or deliberately dropping its objects:\n-- bulwark-ignore ban-drop-schema\nDROP SCHEMA reporting;',
-    check: tracked((ctx) => {
-      const d = as<DropStmtNode>(ctx.stmt.node, 'DropStmt');
-      if (d?.removeType !== 'OBJECT_SCHEMA') return;
+    // CreateSchemaStmt, RenameStmt: tracked schemas (see created()).
+    types: ['DropStmt', 'CreateSchemaStmt', 'RenameStmt'],
+    check(ctx) {
       const c = created(ctx);
-      const ranges = namesAfter(ctx, ['drop', 'schema']);
+      const d = stmtNode<DropStmtNode>(ctx, 'DropStmt');
+      if (d?.removeType !== 'OBJECT_SCHEMA') return;
+      const objects = dropObjectNames(d);
+      let any = false;
+      for (const parts of objects) if (parts[0] && !c.schemas.has(parts[0])) any = true;
+      if (!any) return;
+      const ranges = namesAfter(ctx, DROP_SCHEMA);
       const cascade = d.behavior === 'DROP_CASCADE';
-      dropObjectNames(d).forEach((parts, i) => {
+      objects.forEach((parts, i) => {
         const name = parts[0];
         if (!name || c.schemas.has(name)) return;
         const r = ranges[i] ?? firstWord(ctx);
@@ -638,7 +903,7 @@ export const dataLossRules: Rule[] = [
           end: r.end,
         });
       });
-    }),
+    },
   },
   {
     id: 'ban-drop-database',
@@ -650,16 +915,19 @@ export const dataLossRules: Rule[] = [
       'Every object and row in the database is gone, and with `WITH (FORCE)` the connected sessions are terminated. It cannot run inside a transaction block. A schema migration should never drop a database: do it by hand, deliberately, after a backup.',
     bad: 'DROP DATABASE analytics;',
     good: '-- done by hand by an operator, after a backup, not in a migration',
-    check: tracked((ctx) => {
-      const d = as<{ dbname?: string }>(ctx.stmt.node, 'DropdbStmt');
-      if (!d?.dbname || created(ctx).databases.has(d.dbname)) return;
-      const r = namesAfter(ctx, ['drop', 'database'])[0] ?? firstWord(ctx);
+    // CreatedbStmt: tracked databases (see created()).
+    types: ['DropdbStmt', 'CreatedbStmt'],
+    check(ctx) {
+      const c = created(ctx);
+      const d = stmtNode<{ dbname?: string }>(ctx, 'DropdbStmt');
+      if (!d?.dbname || c.databases.has(d.dbname)) return;
+      const r = namesAfter(ctx, DROP_DATABASE)[0] ?? firstWord(ctx);
       ctx.report({
         message: `DROP DATABASE ${d.dbname} deletes the whole database with all its data, and every app connected to it fails. Never do this in a migration: drop it by hand, deliberately, after a backup.`,
         start: r.start,
         end: r.end,
       });
-    }),
+    },
   },
   {
     id: 'ban-truncate',
@@ -672,11 +940,12 @@ export const dataLossRules: Rule[] = [
       'Instead: if the data really must go, back it up and ignore this rule on that statement; to remove some rows, DELETE with a WHERE, in batches. A table created earlier in the same migration is not reported. (TRUNCATE … CASCADE is reported by `ban-truncate-cascade`.)',
     bad: 'TRUNCATE audit_log;',
     good: "DELETE FROM audit_log WHERE created_at < now() - interval '90 days';",
-    check: tracked((ctx) => {
-      const t = as<{ relations?: unknown[]; behavior?: string }>(ctx.stmt.node, 'TruncateStmt');
+    types: ['TruncateStmt'],
+    check(ctx) {
+      const t = stmtNode<{ relations?: unknown[]; behavior?: string }>(ctx, 'TruncateStmt');
       if (!t || t.behavior === 'DROP_CASCADE') return;
       for (const r of t.relations ?? []) {
-        const rel = as<RangeVar>(r, 'RangeVar');
+        const rel = inner<RangeVar>(r, 'RangeVar');
         if (!rel || ctx.state.isNew(rel)) continue;
         const name = relationName(rel);
         const range = nameRangeAt(ctx, rel.location);
@@ -686,7 +955,7 @@ export const dataLossRules: Rule[] = [
           end: range.end,
         });
       }
-    }),
+    },
   },
   {
     id: 'ban-truncate-cascade',
@@ -699,14 +968,19 @@ export const dataLossRules: Rule[] = [
       'Instead: name every table you mean to empty (without CASCADE, TRUNCATE fails if another table references one of them, which is the safety net you want). The quick fix removes CASCADE.',
     bad: 'TRUNCATE users CASCADE;',
     good: 'TRUNCATE users, sessions;',
-    check: tracked((ctx) => {
-      const t = as<{ relations?: unknown[]; behavior?: string }>(ctx.stmt.node, 'TruncateStmt');
+    types: ['TruncateStmt'],
+    check(ctx) {
+      const t = stmtNode<{ relations?: unknown[]; behavior?: string }>(ctx, 'TruncateStmt');
       if (!t || t.behavior !== 'DROP_CASCADE') return;
-      const rels = (t.relations ?? []).map((r) => as<RangeVar>(r, 'RangeVar')).filter((r): r is RangeVar => r !== undefined);
+      const rels: RangeVar[] = [];
+      for (const r of t.relations ?? []) {
+        const rel = inner<RangeVar>(r, 'RangeVar');
+        if (rel !== undefined) rels.push(rel);
+      }
       if (rels.length > 0 && rels.every((r) => ctx.state.isNew(r))) return;
       const toks = tokensOf(ctx);
       let k = toks.length - 1;
-      while (k >= 0 && !isWord(toks[k], 'cascade')) k--;
+      while (k >= 0 && !isWord1(toks[k], 'cascade')) k--;
       const list = rels.map(relationName).join(', ');
       const fixes: Fix[] = [];
       let range = firstWord(ctx);
@@ -722,7 +996,7 @@ export const dataLossRules: Rule[] = [
         end: range.end,
         fixes,
       });
-    }),
+    },
   },
   {
     id: 'delete-without-where',
@@ -735,8 +1009,11 @@ export const dataLossRules: Rule[] = [
       'Instead: add the WHERE you meant; to remove a large set, delete in batches outside the schema migration; if emptying the table is intended, use TRUNCATE deliberately. A table created earlier in the same migration is not reported.',
     bad: 'DELETE FROM sessions;',
     good: "DELETE FROM sessions WHERE expires_at < now();",
-    check: tracked((ctx) => {
-      for (const d of dmlStatements(ctx.stmt.node, 'DeleteStmt')) {
+    types: DML_TYPES,
+    check(ctx) {
+      const dml = dmlStatements(ctx, 'DeleteStmt');
+      if (!dml) return;
+      for (const d of dml) {
         if (d.whereClause || !d.relation || ctx.state.isNew(d.relation)) continue;
         const name = relationName(d.relation);
         const r = nameRangeAt(ctx, d.relation.location);
@@ -746,7 +1023,7 @@ export const dataLossRules: Rule[] = [
           end: r.end,
         });
       }
-    }),
+    },
   },
   {
     id: 'update-without-where',
@@ -759,8 +1036,11 @@ export const dataLossRules: Rule[] = [
       'Instead: run the backfill outside the schema migration, in batches (`UPDATE … WHERE id BETWEEN …` with a commit per batch), or add the WHERE you meant. A table created earlier in the same migration is not reported.',
     bad: "UPDATE users SET status = 'active';",
     good: "UPDATE users SET status = 'active' WHERE id BETWEEN 1 AND 10000 AND status IS NULL; -- one batch, outside the DDL migration",
-    check: tracked((ctx) => {
-      for (const u of dmlStatements(ctx.stmt.node, 'UpdateStmt')) {
+    types: DML_TYPES,
+    check(ctx) {
+      const dml = dmlStatements(ctx, 'UpdateStmt');
+      if (!dml) return;
+      for (const u of dml) {
         if (u.whereClause || !u.relation || ctx.state.isNew(u.relation)) continue;
         const name = relationName(u.relation);
         const r = nameRangeAt(ctx, u.relation.location);
@@ -770,7 +1050,7 @@ export const dataLossRules: Rule[] = [
           end: r.end,
         });
       }
-    }),
+    },
   },
   {
     id: 'rename-column',
@@ -783,16 +1063,19 @@ export const dataLossRules: Rule[] = [
       'Instead (expand/contract): add the new column, keep both in sync (dual writes from the app, or a trigger), backfill, switch reads, and drop the old column in a later migration; or rename only in the ORM mapping. A column added earlier in the same migration is not reported.',
     bad: 'ALTER TABLE users RENAME COLUMN name TO full_name;',
     good: 'ALTER TABLE users ADD COLUMN full_name text;\n-- dual writes or a trigger, backfill, switch reads; drop name later',
-    check: tracked((ctx) => {
-      const r = as<{ renameType?: string; relationType?: string; relation?: RangeVar; subname?: string; newname?: string }>(ctx.stmt.node, 'RenameStmt');
+    // AlterTableStmt: added columns are tracked (see created()).
+    types: ['RenameStmt', 'AlterTableStmt'],
+    check(ctx) {
+      created(ctx);
+      const r = stmtNode<{ renameType?: string; relationType?: string; relation?: RangeVar; subname?: string; newname?: string }>(ctx, 'RenameStmt');
       if (r?.renameType !== 'OBJECT_COLUMN' || !r.subname || !r.relation) return;
       if (r.relationType !== 'OBJECT_TABLE' && r.relationType !== 'OBJECT_VIEW' && r.relationType !== 'OBJECT_MATVIEW' && r.relationType !== 'OBJECT_FOREIGN_TABLE') return;
       if (columnIsNew(ctx, r.relation, r.subname)) return;
       const toks = tokensOf(ctx);
       let range: { start: number; end: number } | undefined;
-      const i = findWords(toks, ['rename'], tokenIndexAt(toks, ctx.offset(r.relation.location)) + 1);
+      const i = findWords(toks, RENAME, tokenIndexAt(toks, ctx.offset(r.relation.location)) + 1);
       if (i > 0) {
-        const j = isWord(toks[i + 1], 'column') ? i + 2 : i + 1;
+        const j = isWord1(toks[i + 1], 'column') ? i + 2 : i + 1;
         if (isName(toks[j])) range = { start: toks[j].start, end: toks[j].end };
       }
       range ??= nameRangeAt(ctx, r.relation.location);
@@ -802,7 +1085,7 @@ export const dataLossRules: Rule[] = [
         start: range.start,
         end: range.end,
       });
-    }),
+    },
   },
   {
     id: 'rename-table',
@@ -815,17 +1098,18 @@ export const dataLossRules: Rule[] = [
       'Instead: in the same migration, create a view with the old name (`CREATE VIEW old AS SELECT * FROM new`; a simple view is updatable, so old code can still read and write through it), deploy the new code, and drop the view in a later migration. The quick fix adds that view; with it, the rename is not reported. A table created earlier in the same migration is not reported.',
     bad: 'ALTER TABLE users RENAME TO customers;',
     good: 'ALTER TABLE users RENAME TO customers;\nCREATE VIEW users AS SELECT * FROM customers;',
-    check: tracked((ctx) => {
-      const r = as<{ renameType?: string; relation?: RangeVar; newname?: string }>(ctx.stmt.node, 'RenameStmt');
-      const kinds: Record<string, string> = { OBJECT_TABLE: 'table', OBJECT_VIEW: 'view', OBJECT_MATVIEW: 'materialized view', OBJECT_FOREIGN_TABLE: 'foreign table' };
-      if (!r?.renameType || !kinds[r.renameType] || !r.relation?.relname || !r.newname) return;
-      if (ctx.state.isNew(r.relation)) return;
+    // ViewStmt, CreateTableAsStmt: tracked (materialized) views, which silence a rename (see finish).
+    types: ['RenameStmt', 'ViewStmt', 'CreateTableAsStmt'],
+    check(ctx) {
       const c = created(ctx);
-      const kind = kinds[r.renameType];
+      const r = stmtNode<{ renameType?: string; relation?: RangeVar; newname?: string }>(ctx, 'RenameStmt');
+      const kind = r?.renameType ? RENAMED_KINDS.get(r.renameType) : undefined;
+      if (!r || !kind || !r.relation?.relname || !r.newname) return;
+      if (ctx.state.isNew(r.relation)) return;
       const old = relationName(r.relation);
       const toks = tokensOf(ctx);
       const at = ctx.offset(r.relation.location);
-      const q = qualifiedNameAt(toks, toks.findIndex((t) => t.start === at));
+      const q = qualifiedNameAt(toks, tokenStartingAt(toks, at));
       const range = q ? { start: q.start, end: q.end } : ctx.wordAt(at);
       const oldText = ctx.text.slice(range.start, range.end);
       // The new name stays in the old one's schema: keep the schema as written.
@@ -837,7 +1121,7 @@ export const dataLossRules: Rule[] = [
         ? ctx.insert(`Keep a compatibility view named ${old}`, ctx.stmt.terminatorEnd, `\n${view};`)
         : ctx.insert(`Keep a compatibility view named ${old}`, ctx.stmt.end, `;\n${view}`);
       // Reported at the end of the section: a compatibility view created after the rename silences it.
-      c.renames.push({
+      (c.renames ??= []).push({
         start: range.start,
         end: range.end,
         oldName: r.relation.relname,
@@ -845,10 +1129,12 @@ export const dataLossRules: Rule[] = [
         fixes: [fix],
         message: `Renaming ${kind} ${old} to ${r.newname} breaks the running app version, which still queries ${old} until the deploy finishes. Keep a view with the old name in the same migration (${view}; it is updatable, so old code can still read and write), and drop it after the deploy.`,
       });
-    }),
+    },
     finish(ctx) {
+      // Nothing renamed in the section: nothing to judge (and no need to record its last statement).
+      if (!createdBySection.get(ctx.state)?.renames?.length) return;
       const c = created(ctx);
-      for (const p of c.renames.splice(0)) {
+      for (const p of c.renames!.splice(0)) {
         if (hasQualified(c.views, [p.oldName])) continue;
         ctx.report({ message: p.message, start: p.start, end: p.end, fixes: p.fixes, severity: p.severity });
       }
@@ -865,17 +1151,20 @@ export const dataLossRules: Rule[] = [
       'Instead: create the new schema and move objects over time, or keep the old name; a schema created earlier in the same migration is not reported.',
     bad: 'ALTER SCHEMA billing RENAME TO payments;',
     good: '-- keep the schema name, or migrate objects to a new schema in steps',
-    check: tracked((ctx) => {
-      const r = as<{ renameType?: string; subname?: string; newname?: string }>(ctx.stmt.node, 'RenameStmt');
+    // CreateSchemaStmt: tracked schemas (see created()).
+    types: ['RenameStmt', 'CreateSchemaStmt'],
+    check(ctx) {
+      const c = created(ctx);
+      const r = stmtNode<{ renameType?: string; subname?: string; newname?: string }>(ctx, 'RenameStmt');
       if (r?.renameType !== 'OBJECT_SCHEMA' || !r.subname) return;
-      if (created(ctx).schemas.has(r.subname)) return;
-      const range = namesAfter(ctx, ['alter', 'schema'])[0] ?? firstWord(ctx);
+      if (c.schemas.has(r.subname)) return;
+      const range = namesAfter(ctx, ALTER_SCHEMA)[0] ?? firstWord(ctx);
       ctx.report({
         message: `Renaming schema ${r.subname} to ${r.newname ?? '?'} breaks the running app version (and function bodies, search_path settings) that still use ${r.subname}. Keep the name, or create the new schema and move objects over in steps, switching the code first.`,
         start: range.start,
         end: range.end,
       });
-    }),
+    },
   },
   {
     id: 'rename-enum-value',
@@ -888,13 +1177,16 @@ export const dataLossRules: Rule[] = [
       'Instead: add the new value (`ALTER TYPE … ADD VALUE`), make the code accept both, backfill the rows, switch the code to the new value, and stop using the old one (enum values cannot be dropped; recreating the type is a larger migration). An enum created earlier in the same migration is not reported.',
     bad: "ALTER TYPE order_status RENAME VALUE 'shipped' TO 'dispatched';",
     good: "ALTER TYPE order_status ADD VALUE 'dispatched' AFTER 'shipped';\n-- accept both in code, backfill, then stop writing 'shipped'",
-    check: tracked((ctx) => {
-      const e = as<{ typeName?: unknown[]; oldVal?: string; newVal?: string }>(ctx.stmt.node, 'AlterEnumStmt');
+    // CreateEnumStmt: tracked enum types (see created()).
+    types: ['AlterEnumStmt', 'CreateEnumStmt'],
+    check(ctx) {
+      const c = created(ctx);
+      const e = stmtNode<{ typeName?: unknown[]; oldVal?: string; newVal?: string }>(ctx, 'AlterEnumStmt');
       if (!e?.oldVal) return;
       const parts = names(e.typeName);
-      if (hasQualified(created(ctx).types, parts)) return;
+      if (hasQualified(c.types, parts)) return;
       const toks = tokensOf(ctx);
-      const i = findWords(toks, ['rename', 'value']);
+      const i = findWords(toks, RENAME_VALUE);
       const range = i >= 0 && toks[i + 2]?.kind === 'string' ? { start: toks[i + 2].start, end: toks[i + 2].end } : firstWord(ctx);
       const type = parts.join('.');
       ctx.report({
@@ -902,7 +1194,7 @@ export const dataLossRules: Rule[] = [
         start: range.start,
         end: range.end,
       });
-    }),
+    },
   },
   {
     id: 'adding-required-field',
@@ -915,17 +1207,24 @@ export const dataLossRules: Rule[] = [
       'Instead: add the column nullable (or with a constant DEFAULT: from PostgreSQL 11 that is metadata-only), backfill it in batches, then add the NOT NULL safely (`CHECK (col IS NOT NULL) NOT VALID`, `VALIDATE CONSTRAINT`, then `SET NOT NULL`). A PRIMARY KEY on a new column implies NOT NULL and fails the same way. Tables created earlier in the same migration, identity/generated/serial columns and columns with a non-null DEFAULT are not reported.',
     bad: 'ALTER TABLE users ADD COLUMN tenant_id bigint NOT NULL;',
     good: 'ALTER TABLE users ADD COLUMN tenant_id bigint;\n-- backfill, then: CHECK (tenant_id IS NOT NULL) NOT VALID, VALIDATE, SET NOT NULL',
-    check: tracked((ctx) => {
+    types: ['AlterTableStmt'],
+    check(ctx) {
       for (const col of declaredColumns(ctx)) {
         if (col.where !== 'add' || ctx.state.isNew(col.table)) continue;
         const cs = col.constraints;
-        if (cs.some((c) => c.contype === 'CONSTR_IDENTITY' || c.contype === 'CONSTR_GENERATED')) continue;
-        if (cs.some((c) => c.contype === 'CONSTR_DEFAULT' && !isNullDefault(c.raw_expr))) continue;
-        const type = builtinType(col.def.typeName);
+        let nn: ConstraintNode | undefined;
+        let pk: ConstraintNode | undefined;
+        let exempt = false;
+        for (const c of cs) {
+          const t = c.contype;
+          if (t === 'CONSTR_IDENTITY' || t === 'CONSTR_GENERATED' || (t === 'CONSTR_DEFAULT' && !isNullDefault(c.raw_expr))) exempt = true;
+          else if (t === 'CONSTR_NOTNULL') nn ??= c;
+          else if (t === 'CONSTR_PRIMARY') pk ??= c;
+        }
+        if (exempt || (!nn && !pk)) continue;
+        const type = col.builtin;
         if (type && SERIAL_TYPES.has(type)) continue;
         const table = relationName(col.table);
-        const nn = cs.find((c) => c.contype === 'CONSTR_NOTNULL');
-        const pk = cs.find((c) => c.contype === 'CONSTR_PRIMARY');
         if (nn) {
           const range = notNullRange(ctx, nn.location);
           const fixes: Fix[] = [];
@@ -941,7 +1240,7 @@ export const dataLossRules: Rule[] = [
           });
         } else if (pk) {
           const toks = tokensOf(ctx);
-          const i = findWords(toks, ['primary', 'key'], tokenIndexAt(toks, ctx.offset(pk.location)));
+          const i = findWords(toks, PRIMARY_KEY, tokenIndexAt(toks, ctx.offset(pk.location)));
           const range = i >= 0 ? { start: toks[i].start, end: toks[i + 1].end } : nameRangeAt(ctx, col.def.location);
           ctx.report({
             message: `Adding ${table}.${col.column} as a PRIMARY KEY without a DEFAULT makes it NOT NULL, so it fails on any non-empty table ("contains null values"). Add the column nullable (or as an identity column), backfill, then build a unique index CONCURRENTLY and add the primary key USING INDEX.`,
@@ -949,7 +1248,7 @@ export const dataLossRules: Rule[] = [
           });
         }
       }
-    }),
+    },
   },
   {
     id: 'prefer-jsonb',
@@ -962,9 +1261,11 @@ export const dataLossRules: Rule[] = [
       'Instead: use `jsonb` (the quick fix replaces the type). Only keep `json` when you must preserve key order, duplicate keys or whitespace exactly.',
     bad: 'CREATE TABLE events (id bigint PRIMARY KEY, payload json);',
     good: 'CREATE TABLE events (id bigint PRIMARY KEY, payload jsonb);',
-    check: tracked((ctx) => {
+    types: ['CreateStmt', 'AlterTableStmt'],
+    check(ctx) {
+      if (!declaresBuiltin(ctx, 'json')) return;
       for (const col of declaredColumns(ctx)) {
-        if (builtinType(col.def.typeName) !== 'json') continue;
+        if (col.builtin !== 'json') continue;
         const span = typeSpan(ctx, col.def.typeName);
         const range = span ? { start: span.start, end: span.end } : nameRangeAt(ctx, col.def.location);
         const table = relationName(col.table);
@@ -974,7 +1275,7 @@ export const dataLossRules: Rule[] = [
           ...(span ? { fixes: [replace('Use jsonb', span.lastNameStart, span.nameEnd, 'jsonb')] } : {}),
         });
       }
-    }),
+    },
   },
   {
     id: 'enum-value-without-position',
@@ -987,12 +1288,13 @@ export const dataLossRules: Rule[] = [
       `Say where it goes with \`BEFORE 'x'\` or \`AFTER 'x'\`. ${ENUM_TX_NOTE}`,
     bad: "ALTER TYPE order_status ADD VALUE 'cancelled';",
     good: "ALTER TYPE order_status ADD VALUE 'cancelled' AFTER 'pending';",
-    check: tracked((ctx) => {
-      const e = as<{ typeName?: unknown[]; oldVal?: string; newVal?: string; newValNeighbor?: string }>(ctx.stmt.node, 'AlterEnumStmt');
+    types: ['AlterEnumStmt'],
+    check(ctx) {
+      const e = stmtNode<{ typeName?: unknown[]; oldVal?: string; newVal?: string; newValNeighbor?: string }>(ctx, 'AlterEnumStmt');
       if (!e?.newVal || e.oldVal !== undefined || e.newValNeighbor !== undefined) return;
       const type = names(e.typeName).join('.');
       const toks = tokensOf(ctx);
-      const i = findWords(toks, ['add', 'value']);
+      const i = findWords(toks, ADD_VALUE);
       const j = i >= 0 ? skipIfExists(toks, i + 2) : -1;
       const range = j >= 0 && toks[j]?.kind === 'string' ? { start: toks[j].start, end: toks[j].end } : firstWord(ctx);
       const old = ctx.pgVersion < 12 && ctx.stmt.inTransaction ? ` On PostgreSQL ${ctx.pgVersion} ADD VALUE also cannot run inside a transaction block.` : '';
@@ -1001,6 +1303,6 @@ export const dataLossRules: Rule[] = [
         start: range.start,
         end: range.end,
       });
-    }),
+    },
   },
 ];

@@ -1,4 +1,4 @@
-import { as, names, RangeVar, relationName } from '../ast';
+import { names, RangeVar, relationName } from '../ast';
 import type { FileState, RuleContext } from '../context';
 import type { Rule } from '../lint';
 import { parseSql } from '../parser';
@@ -35,130 +35,243 @@ export interface Token {
   depth: number;
 }
 
-const tokenCache = new WeakMap<StatementInfo, Token[]>();
+/**
+ * An incremental lexer: tokens are produced on demand, so a rule that only needs the first keywords of a
+ * long statement (`CREATE TABLE …`, `DROP INDEX …`) does not tokenize the rest of it.
+ */
+export class Lexer {
+  /** The tokens lexed so far (all of them once `all()` was called). */
+  readonly tokens: Token[] = [];
+  private pos = 0;
+  private depth = 0;
+  private done = false;
 
-/** Tokens of the current statement (cached per statement). */
-export function tokensOf(ctx: RuleContext): Token[] {
-  let t = tokenCache.get(ctx.stmt);
-  if (!t) {
-    t = lexSql(ctx.parsedText || ctx.stmt.text, ctx.stmt.start);
-    tokenCache.set(ctx.stmt, t);
+  constructor(
+    private readonly text: string,
+    private readonly base: number,
+  ) {}
+
+  /** Token k, lexing up to it if needed (undefined past the end). */
+  get(k: number): Token | undefined {
+    while (k >= this.tokens.length && !this.done) this.step();
+    return this.tokens[k];
   }
-  return t;
+
+  /** Every token. */
+  all(): Token[] {
+    while (!this.done) this.step();
+    return this.tokens;
+  }
+
+  private push(kind: Token['kind'], start: number, end: number, value: string, depth: number): void {
+    this.tokens.push({ kind, start: this.base + start, end: this.base + end, value, depth });
+  }
+
+  /** Lex one token (after whitespace and comments), or reach the end. */
+  private step(): void {
+    const text = this.text;
+    const n = text.length;
+    let i = this.pos;
+    for (;;) {
+      if (i >= n) {
+        this.pos = i;
+        this.done = true;
+        return;
+      }
+      const c = text.charCodeAt(i);
+      if (c === 32 || (c >= 9 && c <= 13)) {
+        i++;
+      } else if (c === 45 && text.charCodeAt(i + 1) === 45) {
+        const nl = text.indexOf('\n', i);
+        i = nl < 0 ? n : nl + 1;
+      } else if (c === 47 && text.charCodeAt(i + 1) === 42) {
+        let level = 1;
+        i += 2;
+        while (i < n && level > 0) {
+          const d = text.charCodeAt(i);
+          if (d === 47 && text.charCodeAt(i + 1) === 42) {
+            level++;
+            i += 2;
+          } else if (d === 42 && text.charCodeAt(i + 1) === 47) {
+            level--;
+            i += 2;
+          } else i++;
+        }
+      } else break;
+    }
+    const c = text.charCodeAt(i);
+    const c1 = text.charCodeAt(i + 1);
+    let e: number;
+    if (c === 39) {
+      e = quotedEnd(text, i, 39, false);
+      this.push('string', i, e, text.slice(i, e), this.depth);
+    } else if (c === 34) {
+      e = quotedEnd(text, i, 34, false);
+      this.push('quoted', i, e, unquote(text.slice(i + 1, Math.max(i + 1, e - 1))), this.depth);
+    } else if ((c === 101 || c === 69) && c1 === 39) {
+      e = quotedEnd(text, i + 1, 39, true);
+      this.push('string', i, e, text.slice(i, e), this.depth);
+    } else if ((c === 117 || c === 85) && c1 === 38 && (text.charCodeAt(i + 2) === 39 || text.charCodeAt(i + 2) === 34)) {
+      const q = text.charCodeAt(i + 2);
+      e = quotedEnd(text, i + 2, q, false);
+      if (q === 34) this.push('quoted', i, e, unquote(text.slice(i + 3, Math.max(i + 3, e - 1))), this.depth);
+      else this.push('string', i, e, text.slice(i, e), this.depth);
+    } else if ((c === 98 || c === 66 || c === 120 || c === 88 || c === 110 || c === 78) && c1 === 39) {
+      e = quotedEnd(text, i + 1, 39, false);
+      this.push('string', i, e, text.slice(i, e), this.depth);
+    } else if (isWordStart(c)) {
+      // Fold ASCII upper case only, as the server does for unquoted identifiers in UTF-8.
+      let upper = c >= 65 && c <= 90;
+      let ascii = c < 128;
+      e = i + 1;
+      for (; e < n; e++) {
+        const d = text.charCodeAt(e);
+        if (d >= 65 && d <= 90) upper = true;
+        else if (d >= 128) ascii = false;
+        else if (!((d >= 97 && d <= 122) || (d >= 48 && d <= 57) || d === 95 || d === 36)) break;
+      }
+      const word = text.slice(i, e);
+      this.push('word', i, e, !upper ? word : ascii ? word.toLowerCase() : word.replace(/[A-Z]+/g, (m) => m.toLowerCase()), this.depth);
+    } else if (c === 36) {
+      if (isDigit(c1)) {
+        e = i + 1;
+        while (e < n && isDigit(text.charCodeAt(e))) e++;
+        this.push('param', i, e, text.slice(i, e), this.depth);
+      } else {
+        // $tag$ … $tag$ (the tag: a letter or _, then letters, digits, _; no $).
+        let j = i + 1;
+        if (isWordStart(c1)) {
+          j++;
+          while (j < n && isTagPart(text.charCodeAt(j))) j++;
+        }
+        if (text.charCodeAt(j) === 36) {
+          const tag = text.slice(i, j + 1);
+          const close = text.indexOf(tag, j + 1);
+          e = close < 0 ? n : close + tag.length;
+          this.push('string', i, e, text.slice(i, e), this.depth);
+        } else {
+          e = i + 1;
+          this.push('punct', i, e, '$', this.depth);
+        }
+      }
+    } else if (isDigit(c) || (c === 46 && isDigit(c1))) {
+      NUMBER.lastIndex = i;
+      const m = NUMBER.exec(text);
+      e = m && m[0].length > 0 ? i + m[0].length : i + 1;
+      this.push('number', i, e, text.slice(i, e), this.depth);
+    } else if (c === 40) {
+      e = i + 1;
+      this.push('punct', i, e, '(', this.depth);
+      this.depth++;
+    } else if (c === 41) {
+      e = i + 1;
+      this.depth = Math.max(0, this.depth - 1);
+      this.push('punct', i, e, ')', this.depth);
+    } else if (c === 58 && c1 === 58) {
+      e = i + 2;
+      this.push('punct', i, e, '::', this.depth);
+    } else {
+      e = i + 1;
+      this.push('punct', i, e, text[i], this.depth);
+    }
+    this.pos = e;
+  }
 }
 
-const WORD_START = /[A-Za-z_\u0080-\uffff]/;
-const WORD_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
-const DOLLAR_TAG = /\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
 const NUMBER = /(?:0[xXoObB][0-9A-Fa-f_]+|(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d+)?)/y;
 
-function asciiLower(s: string): string {
-  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+/** [A-Za-z_] or any non-ASCII UTF-16 unit (the server treats high-bit bytes as letters). */
+function isWordStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c >= 128;
+}
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+/** Dollar-quote tag characters. */
+function isTagPart(c: number): boolean {
+  return isWordStart(c) || isDigit(c);
+}
+
+/** End of a quoted run starting at `from` (the opening quote), with doubled quotes as escapes. */
+function quotedEnd(text: string, from: number, q: number, backslash: boolean): number {
+  const n = text.length;
+  let j = from + 1;
+  while (j < n) {
+    const c = text.charCodeAt(j);
+    if (backslash && c === 92) j += 2;
+    else if (c === q) {
+      if (text.charCodeAt(j + 1) === q) j += 2;
+      else return j + 1;
+    } else j++;
+  }
+  return n;
+}
+
+function unquote(s: string): string {
+  return s.includes('""') ? s.replace(/""/g, '"') : s;
+}
+
+let lexedStmt: StatementInfo | undefined;
+let lexed: Lexer | undefined;
+
+/** The lazy tokens of the current statement (shared by the rules while it is judged). */
+export function lexerOf(ctx: RuleContext): Lexer {
+  if (lexed && lexedStmt === ctx.stmt) return lexed;
+  lexedStmt = ctx.stmt;
+  lexed = new Lexer(ctx.parsedText || ctx.stmt.text, ctx.stmt.start);
+  return lexed;
+}
+
+/** Tokens of the current statement (all of them; cached per statement). */
+export function tokensOf(ctx: RuleContext): Token[] {
+  return lexerOf(ctx).all();
 }
 
 export function lexSql(text: string, base = 0): Token[] {
-  const out: Token[] = [];
-  const n = text.length;
-  let depth = 0;
-  let i = 0;
-  const push = (kind: Token['kind'], start: number, end: number, value: string, d = depth) => out.push({ kind, start: base + start, end: base + end, value, depth: d });
-  /** End of a quoted run starting at `i` (the opening quote), with doubled quotes as escapes. */
-  const quotedEnd = (from: number, q: string, backslash: boolean): number => {
-    let j = from + 1;
-    while (j < n) {
-      const c = text[j];
-      if (backslash && c === '\\') j += 2;
-      else if (c === q) {
-        if (text[j + 1] === q) j += 2;
-        else return j + 1;
-      } else j++;
-    }
-    return n;
-  };
-  while (i < n) {
-    const c = text[i];
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v') {
-      i++;
-    } else if (c === '-' && text[i + 1] === '-') {
-      const nl = text.indexOf('\n', i);
-      i = nl < 0 ? n : nl + 1;
-    } else if (c === '/' && text[i + 1] === '*') {
-      let level = 1;
-      i += 2;
-      while (i < n && level > 0) {
-        if (text[i] === '/' && text[i + 1] === '*') { level++; i += 2; }
-        else if (text[i] === '*' && text[i + 1] === '/') { level--; i += 2; }
-        else i++;
-      }
-    } else if (c === "'") {
-      const e = quotedEnd(i, "'", false);
-      push('string', i, e, text.slice(i, e));
-      i = e;
-    } else if (c === '"') {
-      const e = quotedEnd(i, '"', false);
-      push('quoted', i, e, text.slice(i + 1, Math.max(i + 1, e - 1)).replace(/""/g, '"'));
-      i = e;
-    } else if ((c === 'e' || c === 'E') && text[i + 1] === "'") {
-      const e = quotedEnd(i + 1, "'", true);
-      push('string', i, e, text.slice(i, e));
-      i = e;
-    } else if ((c === 'u' || c === 'U') && text[i + 1] === '&' && (text[i + 2] === "'" || text[i + 2] === '"')) {
-      const q = text[i + 2];
-      const e = quotedEnd(i + 2, q, false);
-      if (q === '"') push('quoted', i, e, text.slice(i + 3, Math.max(i + 3, e - 1)).replace(/""/g, '"'));
-      else push('string', i, e, text.slice(i, e));
-      i = e;
-    } else if ('bBxXnN'.includes(c) && text[i + 1] === "'") {
-      const e = quotedEnd(i + 1, "'", false);
-      push('string', i, e, text.slice(i, e));
-      i = e;
-    } else if (WORD_START.test(c)) {
-      let e = i + 1;
-      while (e < n && WORD_PART.test(text[e])) e++;
-      push('word', i, e, asciiLower(text.slice(i, e)));
-      i = e;
-    } else if (c === '$') {
-      if (/[0-9]/.test(text[i + 1] ?? '')) {
-        let e = i + 1;
-        while (e < n && /[0-9]/.test(text[e])) e++;
-        push('param', i, e, text.slice(i, e));
-        i = e;
-        continue;
-      }
-      DOLLAR_TAG.lastIndex = i;
-      const m = DOLLAR_TAG.exec(text);
-      if (m) {
-        const close = text.indexOf(m[0], i + m[0].length);
-        const e = close < 0 ? n : close + m[0].length;
-        push('string', i, e, text.slice(i, e));
-        i = e;
-      } else {
-        push('punct', i, i + 1, '$');
-        i++;
-      }
-    } else if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(text[i + 1] ?? ''))) {
-      NUMBER.lastIndex = i;
-      const m = NUMBER.exec(text);
-      const e = m && m[0].length > 0 ? i + m[0].length : i + 1;
-      push('number', i, e, text.slice(i, e));
-      i = e;
-    } else if (c === '(') {
-      push('punct', i, i + 1, '(');
-      depth++;
-      i++;
-    } else if (c === ')') {
-      depth = Math.max(0, depth - 1);
-      push('punct', i, i + 1, ')');
-      i++;
-    } else if (c === ':' && text[i + 1] === ':') {
-      push('punct', i, i + 2, '::');
-      i += 2;
-    } else {
-      push('punct', i, i + 1, c);
-      i++;
-    }
+  return new Lexer(text, base).all();
+}
+
+/** `t` is the word `w` (one word: no rest-argument array in the hot path). */
+function isKw(t: Token | undefined, w: string): boolean {
+  return t !== undefined && t.kind === 'word' && t.value === w;
+}
+
+/** Index of the first token at or after `from` that is the word `w` at `depth`, or -1. */
+function findKw(lx: Lexer, from: number, depth: number, w: string): number {
+  for (let i = Math.max(0, from); ; i++) {
+    const t = lx.get(i);
+    if (!t) return -1;
+    if (t.depth === depth && t.kind === 'word' && t.value === w) return i;
   }
-  return out;
+}
+
+/** Index of the token starting at (or the first one after) a file offset, or -1. */
+function tokenAt(lx: Lexer, offset: number): number {
+  for (let i = 0; ; i++) {
+    const t = lx.get(i);
+    if (!t) return -1;
+    if (t.start >= offset) return i;
+  }
+}
+
+/** nameEnd() on the lazy tokens. */
+function nameEndAt(lx: Lexer, i: number): number {
+  if (i < 0 || !lx.get(i)) return i;
+  let j = i + 1;
+  for (;;) {
+    const dot = lx.get(j);
+    const next = lx.get(j + 1);
+    if (dot?.value === '.' && dot.kind === 'punct' && next && (next.kind === 'word' || next.kind === 'quoted')) j += 2;
+    else return j;
+  }
+}
+
+/** The keyword sequence `seq` as the first match of seq[0] at depth 0 after token 0 (`CREATE … <seq>`). */
+function keywordSeq(lx: Lexer, seq: readonly string[]): { i: number; e: number; start: number; end: number } | undefined {
+  const i = findKw(lx, 1, 0, seq[0]);
+  if (i < 0) return undefined;
+  for (let k = 1; k < seq.length; k++) if (!isKw(lx.get(i + k), seq[k])) return undefined;
+  return { i, e: i + seq.length, start: lx.get(i)!.start, end: lx.get(i + seq.length - 1)!.end };
 }
 
 export function isWord(t: Token | undefined, ...words: string[]): boolean {
@@ -210,9 +323,20 @@ export function sourceOf(ctx: RuleContext, tokens: Token[], i: number, j: number
   return ctx.text.slice(tokens[i].start, tokens[j - 1].end);
 }
 
+/** sourceOf() on the lazy tokens. */
+function sourceAt(ctx: RuleContext, lx: Lexer, i: number, j: number): string {
+  if (i < 0 || j <= i || !lx.get(j - 1)) return '';
+  return ctx.text.slice(lx.get(i)!.start, lx.get(j - 1)!.end);
+}
+
 /**
  * Keep a fix only if the statement still parses after it (a safety net: a fix must never produce invalid
  * SQL). Edits must lie inside the statement's range.
+ *
+ * It costs a parse per fix, so the rules call it only for the rare shapes they cannot prove valid: the
+ * common fixes insert keywords at a place where the grammar allows them whatever follows (`CREATE TABLE`
+ * + `IF NOT EXISTS`, checked against the exact keyword sequence and the AST), see `proven()`; the tests
+ * apply each of those fixes and re-parse the result.
  */
 export function validated(ctx: RuleContext, fix: Fix | undefined): Fix | undefined {
   if (!fix) return undefined;
@@ -229,6 +353,11 @@ export function validated(ctx: RuleContext, fix: Fix | undefined): Fix | undefin
   return parsed.ok ? fix : undefined;
 }
 
+/** A fix whose validity the caller proved from the statement's shape (`ok`), else checked by parsing. */
+export function proven(ctx: RuleContext, fix: Fix, ok: boolean): Fix | undefined {
+  return ok ? fix : validated(ctx, fix);
+}
+
 /** Leading whitespace of the line holding `offset`, if only whitespace precedes it there. */
 export function indentBefore(text: string, offset: number): string | undefined {
   const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
@@ -242,121 +371,177 @@ function insertStatementBefore(ctx: RuleContext, title: string, sql: string): Fi
   return ctx.insert(title, ctx.stmt.start, indent === undefined ? `${sql}; ` : `${sql};\n${indent}`);
 }
 
-function range(tokens: Token[], i: number, j: number): { start: number; end: number } | undefined {
-  if (i < 0 || j <= i || j > tokens.length) return undefined;
-  return { start: tokens[i].start, end: tokens[j - 1].end };
+/**
+ * Whether tokens [i, j) are plain names (`a`, `"A"`, `s.t`) whose text is the same in the file and in the
+ * parsed text (no psql variable): copied into a guard statement (`DROP POLICY IF EXISTS <name> ON <table>`)
+ * they parse wherever the original statement accepted them (same grammar categories).
+ */
+function plainNames(ctx: RuleContext, lx: Lexer, i: number, j: number): boolean {
+  if (i < 0 || j <= i) return false;
+  for (let k = i; k < j; k++) {
+    const t = lx.get(k);
+    if (!t) return false;
+    if (t.kind === 'quoted' ? ctx.text.charCodeAt(t.start) !== 34 : t.kind !== 'word' && !(t.kind === 'punct' && t.value === '.')) return false;
+  }
+  return sameAsParsed(ctx, lx.get(i)!.start, lx.get(j - 1)!.end);
 }
 
-/** The tokens of a keyword sequence right at index i (e.g. ['materialized','view']), or -1. */
-function seqEnd(tokens: Token[], i: number, seq: string[]): number {
-  for (let k = 0; k < seq.length; k++) if (!isWord(tokens[i + k], seq[k])) return -1;
-  return i + seq.length;
+/** The file text of a range equals the parsed text (psql variables are masked in the latter). */
+export function sameAsParsed(ctx: RuleContext, start: number, end: number): boolean {
+  const p = ctx.parsedText;
+  if (!p || p === ctx.stmt.text) return true;
+  const base = ctx.stmt.start;
+  return ctx.text.slice(start, end) === p.slice(start - base, end - base);
+}
+
+/**
+ * A guard statement inserted before the current one. Validating it with the current statement (as
+ * `validated` would) is the same as parsing the guard alone: the current statement parses, and the guard is
+ * lexically closed (whole tokens) and ends with ';'. Plain names need no parse at all.
+ */
+function guardFix(ctx: RuleContext, drop: string, plain: boolean): Fix | undefined {
+  const fix = insertStatementBefore(ctx, `Add ${drop} before it`, drop);
+  return plain || parseSql(drop).ok ? fix : undefined;
 }
 
 function bare(name: string): string {
-  return name.includes('.') ? name.slice(name.lastIndexOf('.') + 1) : name;
+  const dot = name.lastIndexOf('.');
+  return dot < 0 ? name : name.slice(dot + 1);
 }
 
-const qualified = (list: unknown): string => names(list).join('.');
+/** names(list).join('.') without the intermediate arrays. */
+function qualified(list: unknown): string {
+  if (!Array.isArray(list)) return '';
+  let out = '';
+  for (const x of list) {
+    const sv = node<{ sval?: string }>(x, 'String')?.sval;
+    if (sv) out = out ? `${out}.${sv}` : sv;
+  }
+  return out;
+}
 
 /** A RangeVar with its persistence ('t' = temporary: gone with the session, so never a retry problem). */
 type Rel = RangeVar & { relpersistence?: string };
 const isTemp = (rv: Rel | undefined) => rv?.relpersistence === 't';
 
+/**
+ * The inner object of a wrapped node of the given type (`{ Type: {...} }`), like `as()` without its
+ * Object.keys allocation (libpg-query wraps every node in an object with exactly one key).
+ */
+function node<T>(n: unknown, type: string): T | undefined {
+  return n !== null && typeof n === 'object' ? ((n as Record<string, unknown>)[type] as T | undefined) : undefined;
+}
+
+/** The current statement's inner node (rules with `types` know which type it is). */
+function stmtNode<T>(ctx: RuleContext): T {
+  return (ctx.stmt.node as Record<string, unknown>)[ctx.stmt.type!] as T;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Guards seen earlier in the section: `DROP POLICY IF EXISTS p ON t` before `CREATE POLICY p ON t`, etc.
-// FileState is per section, so it keys a module-level memo (a framework hook for rule-private state would
-// be cleaner).
+// FileState is per section and sections are linted one after the other, so the memo belongs to the last
+// FileState seen (a framework hook for rule-private state would be cleaner).
 // ---------------------------------------------------------------------------------------------------
 
 interface GuardMemo {
   dropped: Set<string>;
-  seen: WeakSet<StatementInfo>;
 }
-const guardMemos = new WeakMap<FileState, GuardMemo>();
+let guardState: FileState | undefined;
+let guardLast: GuardMemo = { dropped: new Set() };
 
 function guardMemo(state: FileState): GuardMemo {
-  let m = guardMemos.get(state);
-  if (!m) guardMemos.set(state, (m = { dropped: new Set(), seen: new WeakSet() }));
-  return m;
+  if (guardState !== state) {
+    guardState = state;
+    guardLast = { dropped: new Set() };
+  }
+  return guardLast;
 }
 
 const guardKey = (kind: string, table: string, name: string) => `${kind}:${bare(table)}/${name}`;
 
-/** Record the drops of this statement (once per statement). */
-function recordDrops(ctx: RuleContext): void {
-  const memo = guardMemo(ctx.state);
-  if (memo.seen.has(ctx.stmt)) return;
-  memo.seen.add(ctx.stmt);
-  const drop = as<{ removeType?: string; objects?: unknown[] }>(ctx.stmt.node, 'DropStmt');
-  if (drop) {
-    for (const o of drop.objects ?? []) {
-      if (drop.removeType === 'OBJECT_POLICY' || drop.removeType === 'OBJECT_TRIGGER') {
-        const n = names(as<{ items?: unknown[] }>(o, 'List')?.items);
-        if (n.length >= 2) memo.dropped.add(guardKey(drop.removeType === 'OBJECT_POLICY' ? 'policy' : 'trigger', n[n.length - 2], n[n.length - 1]));
-      } else if (drop.removeType === 'OBJECT_TYPE') {
-        const n = names(as<{ names?: unknown[] }>(o, 'TypeName')?.names);
-        if (n.length) memo.dropped.add(guardKey('type', '', n[n.length - 1]));
-      }
+/** Record the policy, trigger and type drops of a DROP statement. */
+function recordDrops(memo: GuardMemo, drop: { removeType?: string; objects?: unknown[] }): void {
+  const kind = drop.removeType;
+  if (kind !== 'OBJECT_POLICY' && kind !== 'OBJECT_TRIGGER' && kind !== 'OBJECT_TYPE') return;
+  for (const o of drop.objects ?? []) {
+    if (kind === 'OBJECT_TYPE') {
+      const n = names(node<{ names?: unknown[] }>(o, 'TypeName')?.names);
+      if (n.length) memo.dropped.add(guardKey('type', '', n[n.length - 1]));
+    } else {
+      const n = names(node<{ items?: unknown[] }>(o, 'List')?.items);
+      if (n.length >= 2) memo.dropped.add(guardKey(kind === 'OBJECT_POLICY' ? 'policy' : 'trigger', n[n.length - 2], n[n.length - 1]));
     }
   }
 }
 
-/** Drops inside the same ALTER TABLE before command `upTo` (`DROP CONSTRAINT IF EXISTS c, ADD CONSTRAINT c …`). */
-function droppedConstraint(ctx: RuleContext, table: string, con: string, cmds: unknown[], upTo: number): boolean {
-  if (guardMemo(ctx.state).dropped.has(guardKey('constraint', table, con))) return true;
-  for (let k = 0; k < upTo; k++) {
-    const c = as<{ subtype?: string; name?: string }>(cmds[k], 'AlterTableCmd');
-    if (c?.subtype === 'AT_DropConstraint' && c.name === con) return true;
-  }
-  return false;
-}
-
-function recordAlterDrops(ctx: RuleContext, table: string, cmds: unknown[]): void {
+function recordAlterDrops(memo: GuardMemo, table: string, cmds: unknown[]): void {
   for (const c of cmds) {
-    const cmd = as<{ subtype?: string; name?: string }>(c, 'AlterTableCmd');
-    if (cmd?.subtype === 'AT_DropConstraint' && cmd.name) guardMemo(ctx.state).dropped.add(guardKey('constraint', table, cmd.name));
+    const cmd = node<{ subtype?: string; name?: string }>(c, 'AlterTableCmd');
+    if (cmd?.subtype === 'AT_DropConstraint' && cmd.name) memo.dropped.add(guardKey('constraint', table, cmd.name));
   }
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Relations created earlier in *this* section. FileState.isNew() also counts, in a down section, what the
 // up section created (nothing is lost by dropping it), but for idempotency only a creation that the retry
-// itself re-runs makes a later DROP or INSERT repeatable.
+// itself re-runs makes a later DROP or INSERT repeatable. The rules that use it list the creating statement
+// types (CREATED_TYPES) in their `types`, so they see every statement that can add a name.
 // ---------------------------------------------------------------------------------------------------
+
+const CREATED_TYPES = ['CreateStmt', 'CreateTableAsStmt', 'CreateSeqStmt', 'ViewStmt', 'IndexStmt', 'RenameStmt'] as const;
 
 interface CreatedMemo {
   names: Set<string>;
   pending?: StatementInfo;
 }
-const createdMemos = new WeakMap<FileState, CreatedMemo>();
+let createdState: FileState | undefined;
+let createdLast: CreatedMemo = { names: new Set() };
 
-function relationsCreatedBy(node: unknown): string[] {
-  const rv: (RangeVar | undefined)[] = [
-    as<{ relation?: RangeVar }>(node, 'CreateStmt')?.relation,
-    as<{ into?: { rel?: RangeVar } }>(node, 'CreateTableAsStmt')?.into?.rel,
-    as<{ sequence?: RangeVar }>(node, 'CreateSeqStmt')?.sequence,
-    as<{ view?: RangeVar }>(node, 'ViewStmt')?.view,
-  ];
-  const out = rv.filter((r): r is RangeVar => r !== undefined).map((r) => relationName(r));
-  const ix = as<{ idxname?: string; relation?: RangeVar }>(node, 'IndexStmt');
-  if (ix?.idxname) out.push(ix.relation?.schemaname ? `${ix.relation.schemaname}.${ix.idxname}` : ix.idxname);
-  return out;
+function addCreated(memo: CreatedMemo, name: string): void {
+  memo.names.add(name);
+  memo.names.add(bare(name));
+}
+
+/** Record what a statement created (relations, sequences, views, indexes; tables renamed from new ones). */
+function recordCreated(memo: CreatedMemo, p: StatementInfo): void {
+  const v = p.type ? (p.node as Record<string, Record<string, unknown>> | undefined)?.[p.type] : undefined;
+  if (!v) return;
+  switch (p.type) {
+    case 'CreateStmt':
+      if (v.relation) addCreated(memo, relationName(v.relation as RangeVar));
+      return;
+    case 'CreateTableAsStmt': {
+      const rel = (v.into as { rel?: RangeVar } | undefined)?.rel;
+      if (rel) addCreated(memo, relationName(rel));
+      return;
+    }
+    case 'CreateSeqStmt':
+      if (v.sequence) addCreated(memo, relationName(v.sequence as RangeVar));
+      return;
+    case 'ViewStmt':
+      if (v.view) addCreated(memo, relationName(v.view as RangeVar));
+      return;
+    case 'IndexStmt': {
+      const ix = v as { idxname?: string; relation?: RangeVar };
+      if (ix.idxname) addCreated(memo, ix.relation?.schemaname ? `${ix.relation.schemaname}.${ix.idxname}` : ix.idxname);
+      return;
+    }
+    case 'RenameStmt': {
+      const r = v as { relation?: RangeVar; renameType?: string; newname?: string };
+      if (r.renameType === 'OBJECT_TABLE' && r.newname && (memo.names.has(relationName(r.relation)) || memo.names.has(r.relation?.relname ?? ''))) memo.names.add(r.newname);
+      return;
+    }
+  }
 }
 
 /** Whether a relation was created by an earlier statement of the current section. */
 function createdInSection(ctx: RuleContext, name: string | undefined): boolean {
-  let memo = createdMemos.get(ctx.state);
-  if (!memo) createdMemos.set(ctx.state, (memo = { names: new Set() }));
-  if (memo.pending && memo.pending !== ctx.stmt) {
-    const p = memo.pending;
-    for (const n of relationsCreatedBy(p.node)) {
-      memo.names.add(n);
-      memo.names.add(bare(n));
-    }
-    const r = as<{ relation?: RangeVar; renameType?: string; newname?: string }>(p.node, 'RenameStmt');
-    if (r?.renameType === 'OBJECT_TABLE' && r.newname && (memo.names.has(relationName(r.relation)) || memo.names.has(r.relation?.relname ?? ''))) memo.names.add(r.newname);
+  if (createdState !== ctx.state) {
+    createdState = ctx.state;
+    createdLast = { names: new Set() };
   }
+  const memo = createdLast;
+  if (memo.pending && memo.pending !== ctx.stmt) recordCreated(memo, memo.pending);
   memo.pending = ctx.stmt;
   if (!name) return false;
   return memo.names.has(name) || memo.names.has(bare(name));
@@ -364,10 +549,7 @@ function createdInSection(ctx: RuleContext, name: string | undefined): boolean {
 
 // ---------------------------------------------------------------------------------------------------
 
-const IF_NOT_EXISTS_TYPES = new Set(['CreateStmt', 'CreateTableAsStmt', 'IndexStmt', 'CreateSchemaStmt', 'CreateSeqStmt', 'CreateExtensionStmt', 'AlterTableStmt']);
-const UNGUARDED_TYPES = new Set(['CreatePolicyStmt', 'CreateTrigStmt', 'CreateEnumStmt', 'CreateRangeStmt', 'CompositeTypeStmt', 'AlterTableStmt']);
-
-const DROP_KEYWORDS: Record<string, string[]> = {
+const DROP_KEYWORDS: Record<string, string[] | undefined> = {
   OBJECT_TABLE: ['table'],
   OBJECT_INDEX: ['index'],
   OBJECT_VIEW: ['view'],
@@ -383,27 +565,90 @@ const DROP_KEYWORDS: Record<string, string[]> = {
   OBJECT_EXTENSION: ['extension'],
   OBJECT_RULE: ['rule'],
 };
+/** `DROP <KEYWORDS>` for messages, per removeType. */
+const DROP_WHAT: Record<string, string> = {};
+for (const [k, v] of Object.entries(DROP_KEYWORDS)) DROP_WHAT[k] = `DROP ${v!.join(' ').toUpperCase()}`;
 const RELATION_DROPS = new Set(['OBJECT_TABLE', 'OBJECT_INDEX', 'OBJECT_VIEW', 'OBJECT_MATVIEW', 'OBJECT_SEQUENCE']);
 
 function dropObjectName(removeType: string, o: unknown): string {
-  const list = as<{ items?: unknown[] }>(o, 'List');
+  const list = node<{ items?: unknown[] }>(o, 'List');
   if (list) {
-    const n = names(list.items);
     if (removeType === 'OBJECT_TRIGGER' || removeType === 'OBJECT_POLICY' || removeType === 'OBJECT_RULE') {
+      const n = names(list.items);
       return n.length >= 2 ? `${n[n.length - 1]} ON ${n.slice(0, -1).join('.')}` : n.join('.');
     }
-    return n.join('.');
+    return qualified(list.items);
   }
-  const tn = as<{ names?: unknown[] }>(o, 'TypeName');
+  const tn = node<{ names?: unknown[] }>(o, 'TypeName');
   if (tn) return qualified(tn.names);
-  const fn = as<{ objname?: unknown[] }>(o, 'ObjectWithArgs');
+  const fn = node<{ objname?: unknown[] }>(o, 'ObjectWithArgs');
   if (fn) return qualified(fn.objname);
-  return as<{ sval?: string }>(o, 'String')?.sval ?? '?';
+  return node<{ sval?: string }>(o, 'String')?.sval ?? '?';
 }
 
 function dropRelation(o: unknown): string | undefined {
-  const n = names(as<{ items?: unknown[] }>(o, 'List')?.items);
-  return n.length ? n.join('.') : undefined;
+  return qualified(node<{ items?: unknown[] }>(o, 'List')?.items) || undefined;
+}
+
+interface AlterCmd {
+  subtype?: string;
+  name?: string;
+  def?: unknown;
+  missing_ok?: boolean;
+}
+interface AlterTable {
+  relation?: RangeVar;
+  cmds?: unknown[];
+  objtype?: string;
+}
+
+/** ALTER TABLE / ALTER FOREIGN TABLE (not ALTER TYPE, whose ADD/DROP ATTRIBUTE has other keywords). */
+const isTableAlter = (a: AlterTable) => a.objtype === 'OBJECT_TABLE' || a.objtype === 'OBJECT_FOREIGN_TABLE';
+
+/** `CREATE [UNLOGGED] <kw>`: the object keyword at token 1 (or 2 after UNLOGGED when allowed). */
+function plainCreate(lx: Lexer, kwIndex: number, unlogged: boolean): boolean {
+  return isKw(lx.get(0), 'create') && (kwIndex === 1 || (unlogged && kwIndex === 2 && isKw(lx.get(1), 'unlogged')));
+}
+
+const OR_REPLACE: Record<string, string> = {
+  'CREATE FUNCTION': 'CREATE OR REPLACE FUNCTION',
+  'CREATE PROCEDURE': 'CREATE OR REPLACE PROCEDURE',
+  'CREATE VIEW': 'CREATE OR REPLACE VIEW',
+  'CREATE TRIGGER': 'CREATE OR REPLACE TRIGGER',
+};
+
+const IF_NOT_EXISTS_TYPES = ['CreateStmt', 'CreateTableAsStmt', 'IndexStmt', 'CreateSchemaStmt', 'CreateSeqStmt', 'CreateExtensionStmt', 'AlterTableStmt'];
+const UNGUARDED_TYPES = ['CreatePolicyStmt', 'CreateTrigStmt', 'CreateEnumStmt', 'CreateRangeStmt', 'CompositeTypeStmt', 'AlterTableStmt', 'DropStmt'];
+const KW_TABLE = ['table'];
+const KW_MATVIEW = ['materialized', 'view'];
+const KW_INDEX = ['index'];
+const KW_SCHEMA = ['schema'];
+const KW_SEQUENCE = ['sequence'];
+const KW_EXTENSION = ['extension'];
+
+/** require-if-not-exists: report one object, with the IF NOT EXISTS fix at `insertAt` (proven valid when `ok`). */
+function reportIfNotExists(
+  ctx: RuleContext,
+  what: string,
+  name: string,
+  kw: { start: number; end: number } | undefined,
+  insertAt: number | undefined,
+  ok: boolean,
+  advice = `Write ${what} IF NOT EXISTS ${name}.`,
+): void {
+  const fix = insertAt === undefined ? undefined : proven(ctx, ctx.insert('Add IF NOT EXISTS', insertAt, ' IF NOT EXISTS'), ok);
+  ctx.report({
+    message: `${what} ${name} without IF NOT EXISTS: ${RETRY} with "already exists". ${advice}`,
+    start: kw?.start ?? ctx.stmt.start,
+    end: kw?.end,
+    severity: idempotencySeverity(ctx),
+    ...(fix ? { fixes: [fix] } : {}),
+  });
+}
+
+function range(tokens: Token[], i: number, j: number): { start: number; end: number } | undefined {
+  if (i < 0 || j <= i || j > tokens.length) return undefined;
+  return { start: tokens[i].start, end: tokens[j - 1].end };
 }
 
 export const idempotencyRules: Rule[] = [
@@ -420,100 +665,113 @@ export const idempotencyRules: Rule[] = [
 - Temporary tables are not flagged: they disappear with the session.`,
     bad: 'CREATE TABLE users (id bigint PRIMARY KEY);',
     good: 'CREATE TABLE IF NOT EXISTS users (id bigint PRIMARY KEY);',
+    types: IF_NOT_EXISTS_TYPES,
     check(ctx) {
       const s = ctx.stmt;
-      if (!IF_NOT_EXISTS_TYPES.has(s.type ?? '')) return;
-      const tokens = tokensOf(ctx);
-      /** `advice`: what to write instead (default: `<what> IF NOT EXISTS`). */
-      const report = (what: string, name: string, kw: { start: number; end: number } | undefined, insertAt: number | undefined, advice = `Write ${what} IF NOT EXISTS ${name}.`) => {
-        const fix = insertAt === undefined ? undefined : validated(ctx, ctx.insert('Add IF NOT EXISTS', insertAt, ' IF NOT EXISTS'));
-        ctx.report({
-          message: `${what} ${name} without IF NOT EXISTS: ${RETRY} with "already exists". ${advice}`,
-          start: kw?.start ?? s.start,
-          end: kw?.end,
-          severity: idempotencySeverity(ctx),
-          ...(fix ? { fixes: [fix] } : {}),
-        });
-      };
-      /** The object keyword(s) of `CREATE … <seq>`: first match at depth 0. */
-      const keyword = (...seq: string[]) => {
-        const i = findWord(tokens, 1, 0, seq[0]);
-        const e = i < 0 ? -1 : seqEnd(tokens, i, seq);
-        return e < 0 ? undefined : { i, e, range: range(tokens, i, e)! };
-      };
-
-      const create = as<{ relation?: Rel; if_not_exists?: boolean }>(s.node, 'CreateStmt');
-      if (create && !create.if_not_exists && !isTemp(create.relation)) {
-        const kw = keyword('table');
-        report('CREATE TABLE', relationName(create.relation), kw?.range, kw?.range.end);
-        return;
-      }
-      const ctas = as<{ into?: { rel?: Rel }; objtype?: string; if_not_exists?: boolean }>(s.node, 'CreateTableAsStmt');
-      if (ctas && !ctas.if_not_exists && !isTemp(ctas.into?.rel)) {
-        const mat = ctas.objtype === 'OBJECT_MATVIEW';
-        const kw = mat ? keyword('materialized', 'view') : keyword('table');
-        report(mat ? 'CREATE MATERIALIZED VIEW' : 'CREATE TABLE', `${relationName(ctas.into?.rel)}${mat ? '' : ' AS …'}`, kw?.range, kw?.range.end);
-        return;
-      }
-      const ix = as<{ idxname?: string; relation?: RangeVar; if_not_exists?: boolean; concurrent?: boolean }>(s.node, 'IndexStmt');
-      if (ix && !ix.if_not_exists) {
-        const kw = keyword('index');
-        let at = kw?.range.end;
-        if (kw && ix.concurrent && isWord(tokens[kw.e], 'concurrently')) at = tokens[kw.e].end;
-        if (!ix.idxname) {
-          const table = relationName(ix.relation);
-          ctx.report({
-            message: `CREATE INDEX on ${table} without a name: a retry after a partial run does not fail but builds a second, identical index (twice the disk space and write cost), and an unnamed index has no IF NOT EXISTS form. Give the index a name and add IF NOT EXISTS: CREATE INDEX${ix.concurrent ? ' CONCURRENTLY' : ''} IF NOT EXISTS <name> ON ${table} ….`,
-            start: kw?.range.start ?? s.start,
-            end: kw?.range.end,
-            severity: idempotencySeverity(ctx),
-          });
-        } else {
-          report('CREATE INDEX', ix.idxname, kw?.range, at, `Write CREATE INDEX${ix.concurrent ? ' CONCURRENTLY' : ''} IF NOT EXISTS ${ix.idxname}.`);
+      switch (s.type) {
+        case 'CreateStmt': {
+          const create = stmtNode<{ relation?: Rel; if_not_exists?: boolean }>(ctx);
+          if (create.if_not_exists || isTemp(create.relation)) return;
+          const lx = lexerOf(ctx);
+          const kw = keywordSeq(lx, KW_TABLE);
+          // CREATE [UNLOGGED] TABLE IF NOT EXISTS … exists for every form (columns, OF type, PARTITION OF).
+          reportIfNotExists(ctx, 'CREATE TABLE', relationName(create.relation), kw, kw?.end, kw !== undefined && plainCreate(lx, kw.i, true));
+          return;
         }
-        return;
-      }
-      const schema = as<{ schemaname?: string; authrole?: { rolename?: string }; if_not_exists?: boolean; schemaElts?: unknown[] }>(s.node, 'CreateSchemaStmt');
-      if (schema && !schema.if_not_exists) {
-        const kw = keyword('schema');
-        const name = schema.schemaname ?? schema.authrole?.rolename ?? '';
-        if (schema.schemaElts?.length) {
-          report('CREATE SCHEMA', name, kw?.range, undefined,
-            'IF NOT EXISTS cannot be combined with schema elements: create the schema on its own with CREATE SCHEMA IF NOT EXISTS, then its objects in separate statements (each with IF NOT EXISTS).');
-        } else {
-          report('CREATE SCHEMA', name, kw?.range, kw?.range.end);
+        case 'CreateTableAsStmt': {
+          const ctas = stmtNode<{ into?: { rel?: Rel }; objtype?: string; if_not_exists?: boolean }>(ctx);
+          if (ctas.if_not_exists || isTemp(ctas.into?.rel)) return;
+          const mat = ctas.objtype === 'OBJECT_MATVIEW';
+          const lx = lexerOf(ctx);
+          const kw = keywordSeq(lx, mat ? KW_MATVIEW : KW_TABLE);
+          reportIfNotExists(ctx, mat ? 'CREATE MATERIALIZED VIEW' : 'CREATE TABLE', `${relationName(ctas.into?.rel)}${mat ? '' : ' AS …'}`, kw, kw?.end, kw !== undefined && plainCreate(lx, kw.i, false));
+          return;
         }
-        return;
-      }
-      const seq = as<{ sequence?: Rel; if_not_exists?: boolean }>(s.node, 'CreateSeqStmt');
-      if (seq && !seq.if_not_exists && !isTemp(seq.sequence)) {
-        const kw = keyword('sequence');
-        report('CREATE SEQUENCE', relationName(seq.sequence), kw?.range, kw?.range.end);
-        return;
-      }
-      const ext = as<{ extname?: string; if_not_exists?: boolean }>(s.node, 'CreateExtensionStmt');
-      if (ext && !ext.if_not_exists) {
-        const kw = keyword('extension');
-        report('CREATE EXTENSION', ext.extname ?? '?', kw?.range, kw?.range.end);
-        return;
-      }
-      const alter = as<{ relation?: RangeVar; cmds?: unknown[] }>(s.node, 'AlterTableStmt');
-      if (alter) {
-        const cmds = alter.cmds ?? [];
-        const segs = alterSegments(ctx, alter.relation);
-        cmds.forEach((c, k) => {
-          const cmd = as<{ subtype?: string; def?: unknown; missing_ok?: boolean }>(c, 'AlterTableCmd');
-          if (cmd?.subtype !== 'AT_AddColumn' || cmd.missing_ok) return;
-          const col = as<{ colname?: string }>(cmd.def, 'ColumnDef')?.colname ?? '?';
-          const seg = segs.length === cmds.length ? segs[k] : undefined;
-          let kw: { start: number; end: number } | undefined;
-          if (seg && isWord(tokens[seg.from], 'add')) {
-            const e = isWord(tokens[seg.from + 1], 'column') ? seg.from + 2 : seg.from + 1;
-            kw = range(tokens, seg.from, e);
+        case 'IndexStmt': {
+          const ix = stmtNode<{ idxname?: string; relation?: RangeVar; if_not_exists?: boolean; concurrent?: boolean }>(ctx);
+          if (ix.if_not_exists) return;
+          const lx = lexerOf(ctx);
+          const kw = keywordSeq(lx, KW_INDEX);
+          if (!ix.idxname) {
+            const table = relationName(ix.relation);
+            ctx.report({
+              message: `CREATE INDEX on ${table} without a name: a retry after a partial run does not fail but builds a second, identical index (twice the disk space and write cost), and an unnamed index has no IF NOT EXISTS form. Give the index a name and add IF NOT EXISTS: CREATE INDEX${ix.concurrent ? ' CONCURRENTLY' : ''} IF NOT EXISTS <name> ON ${table} ….`,
+              start: kw?.start ?? s.start,
+              end: kw?.end,
+              severity: idempotencySeverity(ctx),
+            });
+            return;
           }
-          report('ADD COLUMN', `${col} to ${relationName(alter.relation)}`, kw, kw?.end,
-            `Write ADD COLUMN IF NOT EXISTS ${col}.`);
-        });
+          let at = kw?.end;
+          let afterConcurrently = false;
+          if (kw && ix.concurrent && isKw(lx.get(kw.e), 'concurrently')) {
+            at = lx.get(kw.e)!.end;
+            afterConcurrently = true;
+          }
+          // CREATE [UNIQUE] INDEX [CONCURRENTLY] IF NOT EXISTS name ON …
+          const ok = kw !== undefined && isKw(lx.get(0), 'create') && (kw.i === 1 || (kw.i === 2 && isKw(lx.get(1), 'unique'))) && afterConcurrently === (ix.concurrent === true);
+          reportIfNotExists(ctx, 'CREATE INDEX', ix.idxname, kw, at, ok, `Write CREATE INDEX${ix.concurrent ? ' CONCURRENTLY' : ''} IF NOT EXISTS ${ix.idxname}.`);
+          return;
+        }
+        case 'CreateSchemaStmt': {
+          const schema = stmtNode<{ schemaname?: string; authrole?: { rolename?: string }; if_not_exists?: boolean; schemaElts?: unknown[] }>(ctx);
+          if (schema.if_not_exists) return;
+          const lx = lexerOf(ctx);
+          const kw = keywordSeq(lx, KW_SCHEMA);
+          const name = schema.schemaname ?? schema.authrole?.rolename ?? '';
+          if (schema.schemaElts?.length) {
+            reportIfNotExists(ctx, 'CREATE SCHEMA', name, kw, undefined, false,
+              'IF NOT EXISTS cannot be combined with schema elements: create the schema on its own with CREATE SCHEMA IF NOT EXISTS, then its objects in separate statements (each with IF NOT EXISTS).');
+          } else {
+            // CREATE SCHEMA IF NOT EXISTS name / IF NOT EXISTS [name] AUTHORIZATION role.
+            reportIfNotExists(ctx, 'CREATE SCHEMA', name, kw, kw?.end, kw !== undefined && plainCreate(lx, kw.i, false));
+          }
+          return;
+        }
+        case 'CreateSeqStmt': {
+          const seq = stmtNode<{ sequence?: Rel; if_not_exists?: boolean }>(ctx);
+          if (seq.if_not_exists || isTemp(seq.sequence)) return;
+          const lx = lexerOf(ctx);
+          const kw = keywordSeq(lx, KW_SEQUENCE);
+          reportIfNotExists(ctx, 'CREATE SEQUENCE', relationName(seq.sequence), kw, kw?.end, kw !== undefined && plainCreate(lx, kw.i, false));
+          return;
+        }
+        case 'CreateExtensionStmt': {
+          const ext = stmtNode<{ extname?: string; if_not_exists?: boolean }>(ctx);
+          if (ext.if_not_exists) return;
+          const lx = lexerOf(ctx);
+          const kw = keywordSeq(lx, KW_EXTENSION);
+          reportIfNotExists(ctx, 'CREATE EXTENSION', ext.extname ?? '?', kw, kw?.end, kw !== undefined && plainCreate(lx, kw.i, false));
+          return;
+        }
+        case 'AlterTableStmt': {
+          const alter = stmtNode<AlterTable>(ctx);
+          const cmds = alter.cmds ?? [];
+          let tokens: Token[] | undefined;
+          let segs: { from: number; to: number }[] = [];
+          for (let k = 0; k < cmds.length; k++) {
+            const cmd = node<AlterCmd>(cmds[k], 'AlterTableCmd');
+            if (cmd?.subtype !== 'AT_AddColumn' || cmd.missing_ok) continue;
+            if (!tokens) {
+              tokens = tokensOf(ctx);
+              segs = alterSegments(ctx, alter.relation);
+            }
+            const def = node<{ colname?: string; location?: number }>(cmd.def, 'ColumnDef');
+            const col = def?.colname ?? '?';
+            const seg = segs.length === cmds.length ? segs[k] : undefined;
+            let kw: { start: number; end: number } | undefined;
+            let ok = false;
+            if (seg && isKw(tokens[seg.from], 'add')) {
+              const e = isKw(tokens[seg.from + 1], 'column') ? seg.from + 2 : seg.from + 1;
+              kw = range(tokens, seg.from, e);
+              // ADD [COLUMN] IF NOT EXISTS <the column>: the next token is where the AST puts the column name.
+              ok = isTableAlter(alter) && def?.location !== undefined && tokens[e] !== undefined && tokens[e].start === ctx.offset(def.location);
+            }
+            reportIfNotExists(ctx, 'ADD COLUMN', `${col} to ${relationName(alter.relation)}`, kw, kw?.end, ok,
+              `Write ADD COLUMN IF NOT EXISTS ${col}.`);
+          }
+          return;
+        }
       }
     },
   },
@@ -527,23 +785,43 @@ export const idempotencyRules: Rule[] = [
 Dropping a table, view, sequence or index created earlier in the same section is not flagged: the retry re-creates it first.`,
     bad: 'DROP INDEX CONCURRENTLY users_email_idx;',
     good: 'DROP INDEX CONCURRENTLY IF EXISTS users_email_idx;',
+    types: ['DropStmt', 'AlterTableStmt', ...CREATED_TYPES],
     check(ctx) {
       const s = ctx.stmt;
-      createdInSection(ctx, undefined); // sees every statement, so later ones know what this one created
-      if (s.type !== 'DropStmt' && s.type !== 'AlterTableStmt') return;
-      const tokens = tokensOf(ctx);
-      const drop = as<{ removeType?: string; objects?: unknown[]; missing_ok?: boolean; concurrent?: boolean }>(s.node, 'DropStmt');
-      if (drop && !drop.missing_ok && drop.removeType && DROP_KEYWORDS[drop.removeType]) {
+      createdInSection(ctx, undefined); // sees every creating statement, so later ones know what it created
+      if (s.type === 'DropStmt') {
+        const drop = stmtNode<{ removeType?: string; objects?: unknown[]; missing_ok?: boolean; concurrent?: boolean }>(ctx);
+        const seq = drop.missing_ok || !drop.removeType ? undefined : DROP_KEYWORDS[drop.removeType];
+        if (!seq) return;
         const objects = drop.objects ?? [];
-        if (RELATION_DROPS.has(drop.removeType) && objects.length > 0 && objects.every((o) => createdInSection(ctx, dropRelation(o)))) return;
-        const seq = DROP_KEYWORDS[drop.removeType];
-        const e = isWord(tokens[0], 'drop') ? seqEnd(tokens, 1, seq) : -1;
-        let at = e < 0 ? undefined : tokens[e - 1].end;
-        if (e > 0 && drop.concurrent && isWord(tokens[e], 'concurrently')) at = tokens[e].end;
-        const what = `DROP ${seq.join(' ').toUpperCase()}`;
-        const fix = at === undefined ? undefined : validated(ctx, ctx.insert('Add IF EXISTS', at, ' IF EXISTS'));
-        const kw = e < 0 ? undefined : range(tokens, 1, e);
-        const objList = objects.map((o) => dropObjectName(drop.removeType!, o)).join(', ');
+        if (RELATION_DROPS.has(drop.removeType!) && objects.length > 0) {
+          let allNew = true;
+          for (const o of objects) {
+            if (!createdInSection(ctx, dropRelation(o))) {
+              allNew = false;
+              break;
+            }
+          }
+          if (allNew) return;
+        }
+        const lx = lexerOf(ctx);
+        let e = -1;
+        if (isKw(lx.get(0), 'drop')) {
+          e = 1 + seq.length;
+          for (let k = 0; k < seq.length; k++) if (!isKw(lx.get(1 + k), seq[k])) e = -1;
+        }
+        let at = e < 0 ? undefined : lx.get(e - 1)!.end;
+        let afterConcurrently = false;
+        if (e > 0 && drop.concurrent && isKw(lx.get(e), 'concurrently')) {
+          at = lx.get(e)!.end;
+          afterConcurrently = true;
+        }
+        const what = DROP_WHAT[drop.removeType!];
+        // DROP <keywords> [CONCURRENTLY] IF EXISTS … exists for every kind listed in DROP_KEYWORDS.
+        const fix = at === undefined ? undefined : proven(ctx, ctx.insert('Add IF EXISTS', at, ' IF EXISTS'), afterConcurrently === (drop.concurrent === true));
+        const kw = e < 0 ? undefined : { start: lx.get(1)!.start, end: lx.get(e - 1)!.end };
+        let objList = '';
+        for (let k = 0; k < objects.length; k++) objList += (k ? ', ' : '') + dropObjectName(drop.removeType!, objects[k]);
         ctx.report({
           message: `${what} ${objList} without IF EXISTS: ${RETRY_DROP} with "does not exist". Write ${what}${drop.concurrent ? ' CONCURRENTLY' : ''} IF EXISTS ${objList}.`,
           start: kw?.start ?? s.start,
@@ -553,31 +831,45 @@ Dropping a table, view, sequence or index created earlier in the same section is
         });
         return;
       }
-      const alter = as<{ relation?: RangeVar; cmds?: unknown[] }>(s.node, 'AlterTableStmt');
-      if (!alter) return;
+      if (s.type !== 'AlterTableStmt') return;
+      const alter = stmtNode<AlterTable>(ctx);
       const cmds = alter.cmds ?? [];
-      const segs = alterSegments(ctx, alter.relation);
-      const table = relationName(alter.relation);
-      cmds.forEach((c, k) => {
-        const cmd = as<{ subtype?: string; name?: string; missing_ok?: boolean }>(c, 'AlterTableCmd');
-        if (!cmd || cmd.missing_ok || (cmd.subtype !== 'AT_DropColumn' && cmd.subtype !== 'AT_DropConstraint')) return;
+      let tokens: Token[] | undefined;
+      let segs: { from: number; to: number }[] = [];
+      let table = '';
+      for (let k = 0; k < cmds.length; k++) {
+        const cmd = node<AlterCmd>(cmds[k], 'AlterTableCmd');
+        if (!cmd || cmd.missing_ok || (cmd.subtype !== 'AT_DropColumn' && cmd.subtype !== 'AT_DropConstraint')) continue;
+        if (!tokens) {
+          tokens = tokensOf(ctx);
+          segs = alterSegments(ctx, alter.relation);
+          table = relationName(alter.relation);
+        }
         const isCol = cmd.subtype === 'AT_DropColumn';
         const seg = segs.length === cmds.length ? segs[k] : undefined;
         let kw: { start: number; end: number } | undefined;
-        if (seg && isWord(tokens[seg.from], 'drop')) {
-          const e = isWord(tokens[seg.from + 1], 'column', 'constraint') ? seg.from + 2 : seg.from + 1;
+        let ok = false;
+        if (seg && isKw(tokens[seg.from], 'drop')) {
+          const second = tokens[seg.from + 1];
+          const e = isKw(second, 'column') || isKw(second, 'constraint') ? seg.from + 2 : seg.from + 1;
           kw = range(tokens, seg.from, e);
+          // DROP [COLUMN] IF EXISTS c / DROP CONSTRAINT IF EXISTS c, when the next token is that name.
+          const nameTok = tokens[e];
+          ok = isTableAlter(alter) && (isCol ? !isKw(second, 'constraint') : isKw(second, 'constraint')) && nameTok !== undefined && cmd.name !== undefined &&
+            nameTok.value === cmd.name && (nameTok.kind === 'word' || (nameTok.kind === 'quoted' && ctx.text.charCodeAt(nameTok.start) === 34));
         }
-        const fix = kw ? validated(ctx, ctx.insert('Add IF EXISTS', kw.end, ' IF EXISTS')) : undefined;
+        const fix = kw ? proven(ctx, ctx.insert('Add IF EXISTS', kw.end, ' IF EXISTS'), ok) : undefined;
         const what = isCol ? 'DROP COLUMN' : 'DROP CONSTRAINT';
+        const message = `${what} ${cmd.name ?? '?'} on ${table} without IF EXISTS: ${RETRY_DROP} with "does not exist". Write ${what} IF EXISTS ${cmd.name ?? ''}.`;
         ctx.report({
-          message: `${what} ${cmd.name ?? '?'} on ${table} without IF EXISTS: ${RETRY_DROP} with "does not exist". Write ${what} IF EXISTS ${cmd.name ?? ''}.`.replace(/ \./, '.'),
+          // " ." (from a missing name) becomes "." — only the names can produce one, so test them, not the message.
+          message: mayHaveSpaceDot(cmd.name, table) ? message.replace(/ \./, '.') : message,
           start: kw?.start ?? s.start,
           end: kw?.end,
           severity: idempotencySeverity(ctx),
           ...(fix ? { fixes: [fix] } : {}),
         });
-      });
+      }
     },
   },
   {
@@ -590,36 +882,46 @@ Dropping a table, view, sequence or index created earlier in the same section is
 Limits of OR REPLACE: a function's return type and argument names cannot change (drop it first), and a view can only gain columns at the end with the same names and types for the existing ones. \`CREATE OR REPLACE CONSTRAINT TRIGGER\` does not exist (see \`unguarded-create\`). Before PostgreSQL 14, triggers are covered by \`unguarded-create\`.`,
     bad: 'CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$;',
     good: 'CREATE OR REPLACE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$;',
+    types: ['CreateFunctionStmt', 'ViewStmt', 'CreateTrigStmt'],
     check(ctx) {
       const s = ctx.stmt;
-      if (s.type !== 'CreateFunctionStmt' && s.type !== 'ViewStmt' && s.type !== 'CreateTrigStmt') return;
-      const tokens = tokensOf(ctx);
-      let what: string | undefined;
+      let what: string;
       let name = '';
       let kwWord = '';
-      const fn = as<{ replace?: boolean; is_procedure?: boolean; funcname?: unknown[] }>(s.node, 'CreateFunctionStmt');
-      const view = as<{ replace?: boolean; view?: Rel }>(s.node, 'ViewStmt');
-      const trig = as<{ replace?: boolean; isconstraint?: boolean; trigname?: string; relation?: RangeVar }>(s.node, 'CreateTrigStmt');
-      if (fn && !fn.replace) {
+      if (s.type === 'CreateFunctionStmt') {
+        const fn = stmtNode<{ replace?: boolean; is_procedure?: boolean; funcname?: unknown[] }>(ctx);
+        if (fn.replace) return;
         kwWord = fn.is_procedure ? 'procedure' : 'function';
         what = fn.is_procedure ? 'CREATE PROCEDURE' : 'CREATE FUNCTION';
         name = qualified(fn.funcname);
-      } else if (view && !view.replace && !isTemp(view.view)) {
+      } else if (s.type === 'ViewStmt') {
+        const view = stmtNode<{ replace?: boolean; view?: Rel }>(ctx);
+        if (view.replace || isTemp(view.view)) return;
         kwWord = 'view';
         what = 'CREATE VIEW';
         name = relationName(view.view);
-      } else if (trig && !trig.replace && !trig.isconstraint && ctx.pgVersion >= 14) {
+      } else {
+        const trig = stmtNode<{ replace?: boolean; isconstraint?: boolean; trigname?: string; relation?: RangeVar }>(ctx);
+        if (trig.replace || trig.isconstraint || ctx.pgVersion < 14) return;
         kwWord = 'trigger';
         what = 'CREATE TRIGGER';
         name = `${trig.trigname ?? '?'} on ${relationName(trig.relation)}`;
       }
-      if (!what) return;
-      const i = findWord(tokens, 1, 0, kwWord);
-      const fix = isWord(tokens[0], 'create') ? validated(ctx, ctx.insert('Add OR REPLACE', tokens[0].end, ' OR REPLACE')) : undefined;
+      const lx = lexerOf(ctx);
+      const i = findKw(lx, 1, 0, kwWord);
+      const create = lx.get(0);
+      let fix: Fix | undefined;
+      if (isKw(create, 'create')) {
+        // CREATE OR REPLACE FUNCTION / PROCEDURE / [RECURSIVE] VIEW / TRIGGER: the kind right after CREATE.
+        const second = lx.get(1);
+        const ok = isKw(second, kwWord) || (kwWord === 'view' && isKw(second, 'recursive'));
+        fix = proven(ctx, ctx.insert('Add OR REPLACE', create!.end, ' OR REPLACE'), ok);
+      }
+      const kwTok = i < 0 ? undefined : lx.get(i);
       ctx.report({
-        message: `${what} ${name} without OR REPLACE: ${RETRY} with "already exists". Write ${what.replace('CREATE', 'CREATE OR REPLACE')}.`,
-        start: i < 0 ? s.start : tokens[i].start,
-        end: i < 0 ? undefined : tokens[i].end,
+        message: `${what} ${name} without OR REPLACE: ${RETRY} with "already exists". Write ${OR_REPLACE[what]}.`,
+        start: kwTok ? kwTok.start : s.start,
+        end: kwTok ? kwTok.end : undefined,
         severity: idempotencySeverity(ctx),
         ...(fix ? { fixes: [fix] } : {}),
       });
@@ -639,122 +941,76 @@ Limits of OR REPLACE: a function's return type and argument names cannot change 
 An earlier \`DROP … IF EXISTS\` of the same object in the section counts as the guard.`,
     bad: "CREATE POLICY tenant_isolation ON orders USING (tenant_id = current_setting('app.tenant')::bigint);",
     good: "DROP POLICY IF EXISTS tenant_isolation ON orders;\nCREATE POLICY tenant_isolation ON orders USING (tenant_id = current_setting('app.tenant')::bigint);",
+    types: UNGUARDED_TYPES,
     check(ctx) {
       const s = ctx.stmt;
       const memo = guardMemo(ctx.state);
-      const sev = idempotencySeverity(ctx);
-      try {
-        if (!UNGUARDED_TYPES.has(s.type ?? '')) return;
-        const tokens = tokensOf(ctx);
-        const policy = as<{ policy_name?: string; table?: RangeVar }>(s.node, 'CreatePolicyStmt');
-        if (policy?.policy_name) {
+      switch (s.type) {
+        case 'DropStmt':
+          recordDrops(memo, stmtNode(ctx));
+          return;
+        case 'CreatePolicyStmt': {
+          const policy = stmtNode<{ policy_name?: string; table?: RangeVar }>(ctx);
+          if (!policy.policy_name) return;
           const table = relationName(policy.table);
           if (memo.dropped.has(guardKey('policy', table, policy.policy_name))) return;
-          const kw = findWord(tokens, 1, 0, 'policy');
-          const tIdx = policy.table?.location !== undefined ? tokenIndexAt(tokens, ctx.offset(policy.table.location)) : -1;
-          const nameSrc = kw >= 0 ? sourceOf(ctx, tokens, kw + 1, kw + 2) : '';
-          const tableSrc = tIdx >= 0 ? sourceOf(ctx, tokens, tIdx, nameEnd(tokens, tIdx)) : '';
-          const drop = nameSrc && tableSrc ? `DROP POLICY IF EXISTS ${nameSrc} ON ${tableSrc}` : undefined;
-          const fix = drop ? validated(ctx, insertStatementBefore(ctx, `Add ${drop} before it`, drop)) : undefined;
+          const lx = lexerOf(ctx);
+          const kw = findKw(lx, 1, 0, 'policy');
+          const tIdx = policy.table?.location !== undefined ? tokenAt(lx, ctx.offset(policy.table.location)) : -1;
+          const tEnd = nameEndAt(lx, tIdx);
+          const nameSrc = kw >= 0 ? sourceAt(ctx, lx, kw + 1, kw + 2) : '';
+          const tableSrc = tIdx >= 0 ? sourceAt(ctx, lx, tIdx, tEnd) : '';
+          const fix = nameSrc && tableSrc ? guardFix(ctx, `DROP POLICY IF EXISTS ${nameSrc} ON ${tableSrc}`, plainNames(ctx, lx, kw + 1, kw + 2) && plainNames(ctx, lx, tIdx, tEnd)) : undefined;
           ctx.report({
             message: `CREATE POLICY ${policy.policy_name} on ${table} has no IF NOT EXISTS form: ${RETRY} with "already exists". Guard it with DROP POLICY IF EXISTS ${policy.policy_name} ON ${table} before it (or a DO block that checks pg_policies).`,
-            start: kw >= 0 ? tokens[kw].start : s.start,
-            end: kw >= 0 ? tokens[kw].end : undefined,
-            severity: sev,
+            start: kw >= 0 ? lx.get(kw)!.start : s.start,
+            end: kw >= 0 ? lx.get(kw)!.end : undefined,
+            severity: idempotencySeverity(ctx),
             ...(fix ? { fixes: [fix] } : {}),
           });
           return;
         }
-        const trig = as<{ replace?: boolean; isconstraint?: boolean; trigname?: string; relation?: RangeVar }>(s.node, 'CreateTrigStmt');
-        if (trig?.trigname && !trig.replace && (ctx.pgVersion < 14 || trig.isconstraint)) {
+        case 'CreateTrigStmt': {
+          const trig = stmtNode<{ replace?: boolean; isconstraint?: boolean; trigname?: string; relation?: RangeVar }>(ctx);
+          if (!trig.trigname || trig.replace || (ctx.pgVersion >= 14 && !trig.isconstraint)) return;
           const table = relationName(trig.relation);
           if (memo.dropped.has(guardKey('trigger', table, trig.trigname))) return;
-          const kw = findWord(tokens, 1, 0, 'trigger');
-          const tIdx = trig.relation?.location !== undefined ? tokenIndexAt(tokens, ctx.offset(trig.relation.location)) : -1;
-          const nameSrc = kw >= 0 ? sourceOf(ctx, tokens, kw + 1, kw + 2) : '';
-          const tableSrc = tIdx >= 0 ? sourceOf(ctx, tokens, tIdx, nameEnd(tokens, tIdx)) : '';
-          const drop = nameSrc && tableSrc ? `DROP TRIGGER IF EXISTS ${nameSrc} ON ${tableSrc}` : undefined;
-          const fix = drop ? validated(ctx, insertStatementBefore(ctx, `Add ${drop} before it`, drop)) : undefined;
+          const lx = lexerOf(ctx);
+          const kw = findKw(lx, 1, 0, 'trigger');
+          const tIdx = trig.relation?.location !== undefined ? tokenAt(lx, ctx.offset(trig.relation.location)) : -1;
+          const tEnd = nameEndAt(lx, tIdx);
+          const nameSrc = kw >= 0 ? sourceAt(ctx, lx, kw + 1, kw + 2) : '';
+          const tableSrc = tIdx >= 0 ? sourceAt(ctx, lx, tIdx, tEnd) : '';
+          const fix = nameSrc && tableSrc ? guardFix(ctx, `DROP TRIGGER IF EXISTS ${nameSrc} ON ${tableSrc}`, plainNames(ctx, lx, kw + 1, kw + 2) && plainNames(ctx, lx, tIdx, tEnd)) : undefined;
           const why = trig.isconstraint ? 'a constraint trigger has no OR REPLACE form' : `CREATE OR REPLACE TRIGGER needs PostgreSQL 14 (target: ${ctx.pgVersion})`;
           ctx.report({
             message: `CREATE ${trig.isconstraint ? 'CONSTRAINT ' : ''}TRIGGER ${trig.trigname} on ${table} is not repeatable (${why}): ${RETRY} with "already exists". Guard it with DROP TRIGGER IF EXISTS ${trig.trigname} ON ${table} before it.`,
-            start: kw >= 0 ? tokens[kw].start : s.start,
-            end: kw >= 0 ? tokens[kw].end : undefined,
-            severity: sev,
+            start: kw >= 0 ? lx.get(kw)!.start : s.start,
+            end: kw >= 0 ? lx.get(kw)!.end : undefined,
+            severity: idempotencySeverity(ctx),
             ...(fix ? { fixes: [fix] } : {}),
           });
           return;
         }
-        let typeName: string | undefined;
-        const en = as<{ typeName?: unknown[] }>(s.node, 'CreateEnumStmt');
-        const rg = as<{ typeName?: unknown[] }>(s.node, 'CreateRangeStmt');
-        const comp = as<{ typevar?: RangeVar }>(s.node, 'CompositeTypeStmt');
-        if (en) typeName = qualified(en.typeName);
-        else if (rg) typeName = qualified(rg.typeName);
-        else if (comp) typeName = relationName(comp.typevar);
-        if (typeName) {
+        case 'CreateEnumStmt':
+        case 'CreateRangeStmt':
+        case 'CompositeTypeStmt': {
+          const typeName = s.type === 'CompositeTypeStmt' ? relationName(stmtNode<{ typevar?: RangeVar }>(ctx).typevar) : qualified(stmtNode<{ typeName?: unknown[] }>(ctx).typeName);
+          if (!typeName) return;
           if (memo.dropped.has(guardKey('type', '', bare(typeName)))) return;
-          const kw = findWord(tokens, 1, 0, 'type');
+          const lx = lexerOf(ctx);
+          const kw = findKw(lx, 1, 0, 'type');
           ctx.report({
             message: `CREATE TYPE ${typeName} has no IF NOT EXISTS form: ${RETRY} with "already exists". Wrap it in DO $$ BEGIN CREATE TYPE …; EXCEPTION WHEN duplicate_object THEN NULL; END $$; (a DROP TYPE guard would fail, or cascade to columns, once the type is in use).`,
-            start: kw >= 0 ? tokens[kw].start : s.start,
-            end: kw >= 0 ? tokens[kw].end : undefined,
-            severity: sev,
+            start: kw >= 0 ? lx.get(kw)!.start : s.start,
+            end: kw >= 0 ? lx.get(kw)!.end : undefined,
+            severity: idempotencySeverity(ctx),
           });
           return;
         }
-        const alter = as<{ relation?: RangeVar; cmds?: unknown[] }>(s.node, 'AlterTableStmt');
-        if (alter) {
-          const cmds = alter.cmds ?? [];
-          const table = relationName(alter.relation);
-          const segs = alterSegments(ctx, alter.relation);
-          cmds.forEach((c, k) => {
-            const cmd = as<{ subtype?: string; def?: unknown }>(c, 'AlterTableCmd');
-            if (cmd?.subtype !== 'AT_AddConstraint') return;
-            const con = as<{ contype?: string; conname?: string }>(cmd.def, 'Constraint');
-            if (!con) return;
-            if (con.conname && droppedConstraint(ctx, table, con.conname, cmds, k)) return;
-            const seg = segs.length === cmds.length ? segs[k] : undefined;
-            let kw: { start: number; end: number } | undefined;
-            if (seg && isWord(tokens[seg.from], 'add')) kw = range(tokens, seg.from, isWord(tokens[seg.from + 1], 'constraint') ? seg.from + 2 : seg.from + 1);
-            const kind = (con.contype ?? '').replace('CONSTR_', '').replace('PRIMARY', 'PRIMARY KEY').replace('FOREIGN', 'FOREIGN KEY');
-            if (!con.conname) {
-              ctx.report({
-                message: `ADD ${kind} on ${table} without a constraint name: a retry fails, or adds a second copy of the constraint under a generated name. Name it (ADD CONSTRAINT name …) and guard it with ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS name before it.`,
-                start: kw?.start ?? s.start,
-                end: kw?.end,
-                severity: sev,
-              });
-              return;
-            }
-            const indexBacked = con.contype === 'CONSTR_PRIMARY' || con.contype === 'CONSTR_UNIQUE' || con.contype === 'CONSTR_EXCLUSION';
-            let fix: Fix | undefined;
-            if (!indexBacked && seg) {
-              const conIdx = findWord(tokens, seg.from, 0, 'constraint');
-              const tIdx = alter.relation?.location !== undefined ? tokenIndexAt(tokens, ctx.offset(alter.relation.location)) : -1;
-              const only = tIdx > 0 && isWord(tokens[tIdx - 1], 'only') ? 'ONLY ' : '';
-              const nameSrc = conIdx >= 0 && conIdx < seg.to ? sourceOf(ctx, tokens, conIdx + 1, conIdx + 2) : '';
-              const tableSrc = tIdx >= 0 ? sourceOf(ctx, tokens, tIdx, nameEnd(tokens, tIdx)) : '';
-              if (nameSrc && tableSrc) {
-                const drop = `ALTER TABLE ${only}${tableSrc} DROP CONSTRAINT IF EXISTS ${nameSrc}`;
-                fix = validated(ctx, insertStatementBefore(ctx, `Add ${drop} before it`, drop));
-              }
-            }
-            ctx.report({
-              message: indexBacked
-                ? `ADD CONSTRAINT ${con.conname} (${kind}) on ${table} has no IF NOT EXISTS form: ${RETRY} with "already exists". Guard it with a DO block that checks pg_constraint (dropping a ${kind} constraint first would rebuild its index and fails when foreign keys depend on it).`
-                : `ADD CONSTRAINT ${con.conname} on ${table} has no IF NOT EXISTS form: ${RETRY} with "already exists". Guard it with ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${con.conname} before it (or a DO block that checks pg_constraint).`,
-              start: kw?.start ?? s.start,
-              end: kw?.end,
-              severity: sev,
-              ...(fix ? { fixes: [fix] } : {}),
-            });
-          });
+        case 'AlterTableStmt': {
+          unguardedConstraints(ctx, memo, stmtNode<AlterTable>(ctx));
         }
-      } finally {
-        recordDrops(ctx);
-        const alter = as<{ relation?: RangeVar; cmds?: unknown[] }>(s.node, 'AlterTableStmt');
-        if (alter) recordAlterDrops(ctx, relationName(alter.relation), alter.cmds ?? []);
       }
     },
   },
@@ -768,38 +1024,40 @@ An earlier \`DROP … IF EXISTS\` of the same object in the section counts as th
 Inserts into a table created earlier in the same section are not flagged: the table is new and empty.`,
     bad: "INSERT INTO roles (name) VALUES ('admin'), ('member');",
     good: "INSERT INTO roles (name) VALUES ('admin'), ('member') ON CONFLICT DO NOTHING;",
+    types: ['InsertStmt', ...CREATED_TYPES],
     check(ctx) {
       const s = ctx.stmt;
-      const ins = as<{ relation?: RangeVar; selectStmt?: unknown; onConflictClause?: unknown; returningClause?: unknown }>(s.node, 'InsertStmt');
-      const isNew = createdInSection(ctx, ins ? relationName(ins.relation) : undefined);
-      if (!ins || ins.onConflictClause || !ins.selectStmt || isNew) return;
-      const target = ins.relation?.relname;
-      let readsTarget = false;
-      const visit = (n: unknown): void => {
-        if (readsTarget || !n || typeof n !== 'object') return;
-        if (Array.isArray(n)) return n.forEach(visit);
-        const rv = as<RangeVar>(n, 'RangeVar');
-        if (rv && rv.relname === target) {
-          readsTarget = true;
-          return;
-        }
-        for (const v of Object.values(n)) visit(v);
-      };
-      visit(ins.selectStmt);
-      if (readsTarget) return;
+      if (s.type !== 'InsertStmt') {
+        createdInSection(ctx, undefined);
+        return;
+      }
+      const ins = stmtNode<{ relation?: RangeVar; selectStmt?: unknown; onConflictClause?: unknown; returningClause?: unknown }>(ctx);
+      const isNew = createdInSection(ctx, relationName(ins.relation));
+      if (ins.onConflictClause || !ins.selectStmt || isNew) return;
+      // An INSERT … SELECT that reads the target is assumed to filter existing rows. Only the SELECT part
+      // counts (not a CTE), so this walks just that part, stopping at the first match (cheaper than the
+      // shared ctx.nodes() index, which no other rule builds for INSERTs).
+      if (readsRelation(ins.selectStmt, ins.relation?.relname)) return;
       const tokens = tokensOf(ctx);
       const table = relationName(ins.relation);
       const tIdx = ins.relation?.location !== undefined ? tokenIndexAt(tokens, ctx.offset(ins.relation.location)) : -1;
       const at = tIdx >= 0 ? range(tokens, tIdx, nameEnd(tokens, tIdx)) : undefined;
-      let insertAt: number | undefined;
+      let before: Token | undefined;
       if (ins.returningClause) {
         let r = -1;
-        for (let i = tokens.length - 1; i >= 0; i--) if (tokens[i].depth === 0 && isWord(tokens[i], 'returning')) { r = i; break; }
-        if (r > 0) insertAt = tokens[r - 1].end;
+        for (let i = tokens.length - 1; i >= 0; i--) if (tokens[i].depth === 0 && isKw(tokens[i], 'returning')) { r = i; break; }
+        if (r > 0) before = tokens[r - 1];
       } else if (tokens.length) {
-        insertAt = tokens[tokens.length - 1].end;
+        before = tokens[tokens.length - 1];
       }
-      const fix = insertAt === undefined ? undefined : validated(ctx, ctx.insert('Add ON CONFLICT DO NOTHING', insertAt, ' ON CONFLICT DO NOTHING'));
+      let fix: Fix | undefined;
+      if (before) {
+        // INSERT … VALUES (…), (…) [ON CONFLICT DO NOTHING] [RETURNING …]: right after the last row.
+        const sel = node<{ valuesLists?: unknown[]; sortClause?: unknown; limitCount?: unknown; limitOffset?: unknown; lockingClause?: unknown; withClause?: unknown }>(ins.selectStmt, 'SelectStmt');
+        const ok = sel !== undefined && sel.valuesLists !== undefined && !sel.sortClause && !sel.limitCount && !sel.limitOffset && !sel.lockingClause && !sel.withClause &&
+          before.kind === 'punct' && before.value === ')' && before.depth === 0;
+        fix = proven(ctx, ctx.insert('Add ON CONFLICT DO NOTHING', before.end, ' ON CONFLICT DO NOTHING'), ok);
+      }
       ctx.report({
         message: `INSERT into ${table} without ON CONFLICT: run twice (a retry after a partial run, or a database that already has these rows), it fails on a unique key or inserts the rows a second time. Add ON CONFLICT DO NOTHING (it needs a unique index or primary key on the natural key) or insert only missing rows (… WHERE NOT EXISTS (SELECT FROM ${table} WHERE …)).`,
         start: at?.start ?? s.start,
@@ -810,3 +1068,103 @@ Inserts into a table created earlier in the same section are not flagged: the ta
     },
   },
 ];
+
+/**
+ * Whether the DROP COLUMN/CONSTRAINT message built from `name` and `table` can contain " ." (the constant
+ * parts cannot): a missing or empty name, or a name/table that starts with ".", contains " ." or (name) ends with " ".
+ */
+function mayHaveSpaceDot(name: string | undefined, table: string): boolean {
+  return !name || name.charCodeAt(0) === 46 || name.includes(' .') || name.endsWith(' ') || table.charCodeAt(0) === 46 || table.includes(' .');
+}
+
+/**
+ * unguarded-create on ALTER TABLE: ADD CONSTRAINT without an earlier DROP CONSTRAINT IF EXISTS (earlier in
+ * the section, or earlier in this statement: each DROP CONSTRAINT is recorded as the loop passes it).
+ */
+function unguardedConstraints(ctx: RuleContext, memo: GuardMemo, alter: AlterTable): void {
+  const s = ctx.stmt;
+  const cmds = alter.cmds ?? [];
+  const table = relationName(alter.relation);
+  let tokens: Token[] | undefined;
+  let segs: { from: number; to: number }[] = [];
+  let k = 0;
+  try {
+    for (; k < cmds.length; k++) {
+      const cmd = node<AlterCmd>(cmds[k], 'AlterTableCmd');
+      if (cmd?.subtype === 'AT_DropConstraint') {
+        if (cmd.name) memo.dropped.add(guardKey('constraint', table, cmd.name));
+        continue;
+      }
+      if (cmd?.subtype !== 'AT_AddConstraint') continue;
+      const con = node<{ contype?: string; conname?: string }>(cmd.def, 'Constraint');
+      if (!con) continue;
+      if (con.conname && memo.dropped.has(guardKey('constraint', table, con.conname))) continue;
+      if (!tokens) {
+        tokens = tokensOf(ctx);
+        segs = alterSegments(ctx, alter.relation);
+      }
+      const sev = idempotencySeverity(ctx);
+      const seg = segs.length === cmds.length ? segs[k] : undefined;
+      let kw: { start: number; end: number } | undefined;
+      if (seg && isKw(tokens[seg.from], 'add')) kw = range(tokens, seg.from, isKw(tokens[seg.from + 1], 'constraint') ? seg.from + 2 : seg.from + 1);
+      const kind = (con.contype ?? '').replace('CONSTR_', '').replace('PRIMARY', 'PRIMARY KEY').replace('FOREIGN', 'FOREIGN KEY');
+      if (!con.conname) {
+        ctx.report({
+          message: `ADD ${kind} on ${table} without a constraint name: a retry fails, or adds a second copy of the constraint under a generated name. Name it (ADD CONSTRAINT name …) and guard it with ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS name before it.`,
+          start: kw?.start ?? s.start,
+          end: kw?.end,
+          severity: sev,
+        });
+        continue;
+      }
+      const indexBacked = con.contype === 'CONSTR_PRIMARY' || con.contype === 'CONSTR_UNIQUE' || con.contype === 'CONSTR_EXCLUSION';
+      let fix: Fix | undefined;
+      if (!indexBacked && seg) {
+        const lx = lexerOf(ctx);
+        const conIdx = findKw(lx, seg.from, 0, 'constraint');
+        const tIdx = alter.relation?.location !== undefined ? tokenIndexAt(tokens, ctx.offset(alter.relation.location)) : -1;
+        const only = tIdx > 0 && isKw(tokens[tIdx - 1], 'only') ? 'ONLY ' : '';
+        const nameSrc = conIdx >= 0 && conIdx < seg.to ? sourceOf(ctx, tokens, conIdx + 1, conIdx + 2) : '';
+        const tEnd = tIdx >= 0 ? nameEnd(tokens, tIdx) : -1;
+        const tableSrc = tIdx >= 0 ? sourceOf(ctx, tokens, tIdx, tEnd) : '';
+        if (nameSrc && tableSrc) {
+          fix = guardFix(ctx, `ALTER TABLE ${only}${tableSrc} DROP CONSTRAINT IF EXISTS ${nameSrc}`, plainNames(ctx, lx, conIdx + 1, conIdx + 2) && plainNames(ctx, lx, tIdx, tEnd));
+        }
+      }
+      ctx.report({
+        message: indexBacked
+          ? `ADD CONSTRAINT ${con.conname} (${kind}) on ${table} has no IF NOT EXISTS form: ${RETRY} with "already exists". Guard it with a DO block that checks pg_constraint (dropping a ${kind} constraint first would rebuild its index and fails when foreign keys depend on it).`
+          : `ADD CONSTRAINT ${con.conname} on ${table} has no IF NOT EXISTS form: ${RETRY} with "already exists". Guard it with ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${con.conname} before it (or a DO block that checks pg_constraint).`,
+        start: kw?.start ?? s.start,
+        end: kw?.end,
+        severity: sev,
+        ...(fix ? { fixes: [fix] } : {}),
+      });
+    }
+  } finally {
+    // A command that threw: still record the later drops, as a complete pass would have.
+    if (k < cmds.length) recordAlterDrops(memo, table, cmds.slice(k + 1));
+  }
+}
+
+/** Whether a RangeVar named `target` occurs under `n` (an INSERT's SELECT). No allocation (unlike as()). */
+function readsRelation(n: unknown, target: string | undefined): boolean {
+  if (n === null || typeof n !== 'object') return false;
+  if (Array.isArray(n)) {
+    for (const x of n) if (readsRelation(x, target)) return true;
+    return false;
+  }
+  const o = n as Record<string, unknown>;
+  let only: string | undefined;
+  let count = 0;
+  for (const k in o) {
+    only = k;
+    if (++count > 1) break;
+  }
+  if (count === 1 && only === 'RangeVar') {
+    const rv = o.RangeVar as RangeVar | undefined;
+    if (rv && rv.relname === target) return true;
+  }
+  for (const k in o) if (readsRelation(o[k], target)) return true;
+  return false;
+}

@@ -1,7 +1,28 @@
-import { as, names, RangeVar, relationName, typeInfo, TypeNameNode, walk } from '../ast';
+import { names, RangeVar, relationName, typeInfo, TypeNameNode, walk } from '../ast';
 import type { FileState, RuleContext } from '../context';
 import type { Rule } from '../lint';
+import type { AstNode } from '../parser';
 import type { Fix, Severity, StatementInfo, TextEdit } from '../types';
+
+/*
+ * Performance: the linter runs on every keystroke. Every rule declares the statement `types` it judges
+ * (require-lock-timeout excepted: it must see each section's first statement), the facts several rules
+ * share (the ALTER TABLE's subcommands, the locks a statement takes, its tokens) are computed once per
+ * statement (see memoOf), and statements are tokenized only when a finding needs a range or a fix, and
+ * then only as far as needed (see Lexer). Messages are built only for findings.
+ */
+
+/**
+ * The inner object of a wrapped node of the given type (same result as ast.ts's `as`, without allocating
+ * the key list).
+ */
+function as<T = AstNode>(node: unknown, type: string): T | undefined {
+  if (node === null || typeof node !== 'object') return undefined;
+  const v = (node as Record<string, unknown>)[type];
+  if (v === undefined) return undefined;
+  for (const k in node) if (k !== type) return undefined;
+  return v as T;
+}
 
 /*
  * Lock and rewrite rules. Facts from the PostgreSQL documentation ("Explicit Locking" table of lock modes,
@@ -28,150 +49,253 @@ interface Tok {
   depth: number;
 }
 
-const WORD = /[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/y;
-const NUM = /[0-9][0-9A-Za-z_.]*/y;
 const DOLLAR_TAG = /\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
+
+/** Identifier characters (UTF-16 code units): a letter, `_` or any non-ASCII unit starts a word. */
+const isWordStart = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c >= 0x80;
+/** … and digits and `$` continue it. */
+const isWordPart = (c: number) => isWordStart(c) || (c >= 48 && c <= 57) || c === 36;
+/** A number: a digit, then digits, letters, `_` and `.`. */
+const isDigit = (c: number) => c >= 48 && c <= 57;
+const isNumPart = (c: number) => (c >= 48 && c <= 57) || (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 46;
 
 function endOfString(text: string, i: number, backslash: boolean): number {
   let j = i + 1;
   while (j < text.length) {
-    const c = text[j];
-    if (backslash && c === '\\') j += 2;
-    else if (c === "'") {
-      if (text[j + 1] === "'") j += 2;
+    const c = text.charCodeAt(j);
+    if (backslash && c === 92) j += 2;
+    else if (c === 39) {
+      if (text.charCodeAt(j + 1) === 39) j += 2;
       else return j + 1;
     } else j++;
   }
   return text.length;
 }
 
-function lex(text: string, base: number): Tok[] {
-  const out: Tok[] = [];
-  const n = text.length;
-  let i = 0;
-  let depth = 0;
-  const push = (kind: Tok['kind'], value: string, s: number, e: number) => out.push({ kind, value, start: base + s, end: base + e, depth });
-  while (i < n) {
-    const c = text[i];
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v') {
-      i++;
-      continue;
-    }
-    if (c === '-' && text[i + 1] === '-') {
-      const nl = text.indexOf('\n', i);
-      i = nl < 0 ? n : nl + 1;
-      continue;
-    }
-    if (c === '/' && text[i + 1] === '*') {
-      let d = 1;
-      i += 2;
-      while (i < n && d > 0) {
-        if (text[i] === '/' && text[i + 1] === '*') {
-          d++;
-          i += 2;
-        } else if (text[i] === '*' && text[i + 1] === '/') {
-          d--;
-          i += 2;
-        } else i++;
+/**
+ * The statement's tokens, lexed on demand: most findings only need the first few tokens (the statement's
+ * keyword, the table name), so the rest of the statement is lexed only when a rule asks for it.
+ */
+class Lexer {
+  readonly toks: Tok[] = [];
+  private i = 0;
+  private depth = 0;
+  private done = false;
+  constructor(
+    private readonly text: string,
+    private readonly base: number,
+  ) {}
+
+  /** Every token of the statement. */
+  all(): Tok[] {
+    while (this.next());
+    return this.toks;
+  }
+
+  /** The k-th token (0-based), if the statement has that many. */
+  at(k: number): Tok | undefined {
+    while (this.toks.length <= k && this.next());
+    return this.toks[k];
+  }
+
+  /** Index of the first token ending after `offset` (the token containing it, or the next one); -1 if none. */
+  indexAfter(offset: number): number {
+    const ts = this.toks;
+    // Tokens are in order and do not overlap: search the lexed ones, then lex on.
+    if (ts.length && ts[ts.length - 1].end > offset) {
+      let lo = 0;
+      let hi = ts.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (ts[mid].end > offset) hi = mid;
+        else lo = mid + 1;
       }
-      continue;
+      return lo;
     }
-    if (c === "'") {
-      const s = i;
-      i = endOfString(text, i, false);
-      push('string', text.slice(s, i), s, i);
-      continue;
+    let k = ts.length;
+    while (this.next()) {
+      if (ts[k].end > offset) return k;
+      k++;
     }
-    if (c === '"') {
-      const s = i;
-      let v = '';
-      i++;
-      while (i < n) {
-        if (text[i] === '"') {
-          if (text[i + 1] === '"') {
-            v += '"';
+    return -1;
+  }
+
+  /** Lex one more token; false at the end of the statement. */
+  next(): boolean {
+    if (this.done) return false;
+    const text = this.text;
+    const base = this.base;
+    const out = this.toks;
+    const n = text.length;
+    let i = this.i;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      // space, \t, \n, \v, \f, \r
+      if (c === 32 || (c >= 9 && c <= 13)) {
+        i++;
+        continue;
+      }
+      if (c === 45 && text.charCodeAt(i + 1) === 45) {
+        const nl = text.indexOf('\n', i);
+        i = nl < 0 ? n : nl + 1;
+        continue;
+      }
+      if (c === 47 && text.charCodeAt(i + 1) === 42) {
+        let d = 1;
+        i += 2;
+        while (i < n && d > 0) {
+          const x = text.charCodeAt(i);
+          if (x === 47 && text.charCodeAt(i + 1) === 42) {
+            d++;
             i += 2;
-            continue;
+          } else if (x === 42 && text.charCodeAt(i + 1) === 47) {
+            d--;
+            i += 2;
+          } else i++;
+        }
+        continue;
+      }
+      const depth = this.depth;
+      if (c === 39) {
+        const s = i;
+        i = endOfString(text, i, false);
+        out.push({ kind: 'string', value: text.slice(s, i), start: base + s, end: base + i, depth });
+        this.i = i;
+        return true;
+      }
+      if (c === 34) {
+        const s = i;
+        let v = '';
+        i++;
+        let from = i;
+        while (i < n) {
+          if (text.charCodeAt(i) === 34) {
+            if (text.charCodeAt(i + 1) === 34) {
+              v += text.slice(from, i + 1);
+              i += 2;
+              from = i;
+              continue;
+            }
+            break;
           }
           i++;
-          break;
         }
-        v += text[i++];
+        v += text.slice(from, i);
+        if (i < n) i++;
+        out.push({ kind: 'ident', value: v, start: base + s, end: base + i, depth });
+        this.i = i;
+        return true;
       }
-      push('ident', v, s, i);
-      continue;
-    }
-    if (c === '$') {
-      DOLLAR_TAG.lastIndex = i;
-      const m = DOLLAR_TAG.exec(text);
-      if (m) {
-        const close = text.indexOf(m[0], i + m[0].length);
-        const e = close < 0 ? n : close + m[0].length;
-        push('string', text.slice(i, e), i, e);
-        i = e;
-        continue;
+      if (c === 36) {
+        DOLLAR_TAG.lastIndex = i;
+        const m = DOLLAR_TAG.exec(text);
+        if (m) {
+          const close = text.indexOf(m[0], i + m[0].length);
+          const e = close < 0 ? n : close + m[0].length;
+          out.push({ kind: 'string', value: text.slice(i, e), start: base + i, end: base + e, depth });
+          this.i = e;
+          return true;
+        }
       }
-    }
-    WORD.lastIndex = i;
-    const w = WORD.exec(text);
-    if (w) {
-      const e = i + w[0].length;
-      if ((w[0] === 'e' || w[0] === 'E') && text[e] === "'") {
-        const end = endOfString(text, e, true);
-        push('string', text.slice(i, end), i, end);
-        i = end;
-        continue;
+      if (isWordStart(c)) {
+        let e = i + 1;
+        while (e < n && isWordPart(text.charCodeAt(e))) e++;
+        if (e === i + 1 && (c === 101 || c === 69) && text.charCodeAt(e) === 39) {
+          const end = endOfString(text, e, true);
+          out.push({ kind: 'string', value: text.slice(i, end), start: base + i, end: base + end, depth });
+          this.i = end;
+          return true;
+        }
+        out.push({ kind: 'word', value: text.slice(i, e).toLowerCase(), start: base + i, end: base + e, depth });
+        this.i = e;
+        return true;
       }
-      push('word', w[0].toLowerCase(), i, e);
-      i = e;
-      continue;
+      if (isDigit(c)) {
+        let e = i + 1;
+        while (e < n && isNumPart(text.charCodeAt(e))) e++;
+        out.push({ kind: 'num', value: text.slice(i, e), start: base + i, end: base + e, depth });
+        this.i = e;
+        return true;
+      }
+      // ) and ] close a level, ( and [ open one.
+      if (c === 41 || c === 93) this.depth = Math.max(0, depth - 1);
+      out.push({ kind: 'punct', value: text[i], start: base + i, end: base + i + 1, depth: this.depth });
+      if (c === 40 || c === 91) this.depth++;
+      this.i = i + 1;
+      return true;
     }
-    NUM.lastIndex = i;
-    const num = NUM.exec(text);
-    if (num) {
-      push('num', num[0], i, i + num[0].length);
-      i += num[0].length;
-      continue;
-    }
-    if (c === ')' || c === ']') depth = Math.max(0, depth - 1);
-    push('punct', c, i, i + 1);
-    if (c === '(' || c === '[') depth++;
-    i++;
+    this.i = i;
+    this.done = true;
+    return false;
   }
-  return out;
 }
 
-const tokCache = new WeakMap<StatementInfo, Tok[]>();
+/**
+ * Facts about the current statement shared by the rules (computed at most once per statement, on first
+ * use). Rules run one statement at a time, so one entry, replaced when the statement changes, is enough.
+ * Everything here depends only on the statement, the settings and the FileState before the statement,
+ * which do not change while the rules judge it.
+ */
+interface StmtMemo {
+  stmt: StatementInfo | undefined;
+  lexer: Lexer | undefined;
+  /** null: not an ALTER TABLE statement. */
+  alter: AlterInfo | null | undefined;
+  locks: LockTaken[] | undefined;
+  /** alterSegments() of the ALTER statement (null: they do not line up). */
+  segs: Segment[] | null | undefined;
+}
 
+// (Every field is created up front: one object shape, so property accesses stay monomorphic.)
+const newMemo = (stmt: StatementInfo | undefined): StmtMemo => ({ stmt, lexer: undefined, alter: undefined, locks: undefined, segs: undefined });
+
+let memo: StmtMemo = newMemo(undefined);
+
+function memoOf(ctx: RuleContext): StmtMemo {
+  const s = ctx.stmt;
+  if (memo.stmt !== s) memo = newMemo(s);
+  return memo;
+}
+
+function lexer(ctx: RuleContext): Lexer {
+  const m = memoOf(ctx);
+  return (m.lexer ??= new Lexer(ctx.stmt.text, ctx.stmt.start));
+}
+
+/** Every token of the current statement. */
 function toks(ctx: RuleContext): Tok[] {
-  let t = tokCache.get(ctx.stmt);
-  if (!t) {
-    t = lex(ctx.stmt.text, ctx.stmt.start);
-    tokCache.set(ctx.stmt, t);
-  }
-  return t;
+  return lexer(ctx).all();
 }
 
 const isWord = (t: Tok | undefined, ...w: string[]): boolean => t !== undefined && t.kind === 'word' && w.includes(t.value);
 
 /** The token at (or containing) a file offset. */
 function tokAt(ctx: RuleContext, offset: number): Tok | undefined {
-  return toks(ctx).find((t) => t.start <= offset && offset < t.end) ?? toks(ctx).find((t) => t.start >= offset);
+  // The first token ending after `offset` contains it, or else is the first one starting after it.
+  const lx = lexer(ctx);
+  const k = lx.indexAfter(offset);
+  return k < 0 ? undefined : lx.toks[k];
 }
 
 /** The first top-level keyword among `words` (e.g. the INDEX of CREATE UNIQUE INDEX). */
 function keyword(ctx: RuleContext, ...words: string[]): Tok | undefined {
-  return toks(ctx).find((t) => t.depth === 0 && isWord(t, ...words));
+  const lx = lexer(ctx);
+  for (let k = 0; ; k++) {
+    const t = lx.at(k);
+    if (!t) return undefined;
+    if (t.depth === 0 && t.kind === 'word' && words.includes(t.value)) return t;
+  }
 }
 
 /** A reported range: the token at an AST location (the CONSTRAINT keyword extends to the constraint's name). */
 function rangeAt(ctx: RuleContext, location: number | undefined): { start: number; end: number } {
   const at = ctx.offset(location);
-  const ts = toks(ctx);
-  const i = ts.findIndex((t) => t.start <= at && at < t.end);
-  if (i < 0) return ctx.wordAt(at);
-  const t = ts[i];
-  if (isWord(t, 'constraint') && ts[i + 1]) return { start: t.start, end: ts[i + 1].end };
+  const lx = lexer(ctx);
+  const i = lx.indexAfter(at);
+  const t = i < 0 ? undefined : lx.toks[i];
+  if (!t || t.start > at) return ctx.wordAt(at);
+  const next = isWord(t, 'constraint') ? lx.at(i + 1) : undefined;
+  if (next) return { start: t.start, end: next.end };
   return { start: t.start, end: t.end };
 }
 
@@ -230,13 +354,42 @@ function qualified(rv: RangeVar | undefined): string {
   return [rv?.schemaname, rv?.relname ?? '?'].filter((x): x is string => x !== undefined).map(quoteIdent).join('.');
 }
 
-function bare(name: string): string {
-  return name.includes('.') ? name.slice(name.lastIndexOf('.') + 1) : name;
+/** names() of ast.ts without the intermediate arrays: the non-empty String values of a list. */
+function nameList(list: unknown): string[] {
+  const out: string[] = [];
+  if (!Array.isArray(list)) return out;
+  for (const x of list) {
+    const v = as<{ sval?: string }>(x, 'String')?.sval;
+    if (v !== undefined && v !== '') out.push(v);
+  }
+  return out;
 }
 
+function bare(name: string): string {
+  const dot = name.lastIndexOf('.');
+  return dot < 0 ? name : name.slice(dot + 1);
+}
+
+/** Line numbers already computed for the last text asked about (lineOf is called for findings only). */
+let lineMemo: { text: string; lines: Map<number, number> } | undefined;
+
+/** 1-based line number of a file offset. */
 function lineOf(text: string, offset: number): number {
+  if (lineMemo?.text !== text) lineMemo = { text, lines: new Map() };
+  const lines = lineMemo.lines;
+  const known = lines.get(offset);
+  if (known !== undefined) return known;
+  // Count the line breaks before `offset`, from the nearest offset already known below it.
+  let from = 0;
   let line = 1;
-  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) line++;
+  for (const [o, l] of lines) {
+    if (o < offset && o > from) {
+      from = o;
+      line = l;
+    }
+  }
+  for (let i = text.indexOf('\n', from); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) line++;
+  lines.set(offset, line);
   return line;
 }
 
@@ -291,24 +444,41 @@ interface AlterInfo {
   node: AlterTableNode;
   rel: Rel | undefined;
   table: string;
-  /** The table's name quoted for SQL snippets in messages. */
-  sql: string;
+  /** The table's name quoted for SQL snippets in messages (see sqlName()). */
+  sqlName: string | undefined;
   isNew: boolean;
   cmds: (AlterCmd | undefined)[];
 }
 
+/** The current ALTER statement (ALTER TABLE only, unless `tablesOnly` is false), computed once per statement. */
 function alterTable(ctx: RuleContext, tablesOnly = true): AlterInfo | undefined {
-  const a = as<AlterTableNode>(ctx.stmt.node, 'AlterTableStmt');
-  if (!a) return undefined;
-  if (tablesOnly && a.objtype !== undefined && a.objtype !== 'OBJECT_TABLE') return undefined;
-  return {
-    node: a,
-    rel: a.relation,
-    table: relationName(a.relation),
-    sql: qualified(a.relation),
-    isNew: ctx.state.isNew(a.relation),
-    cmds: (a.cmds ?? []).map((c) => as<AlterCmd>(c, 'AlterTableCmd')),
-  };
+  const m = memoOf(ctx);
+  let info = m.alter;
+  if (info === undefined) {
+    const a = ctx.stmt.type === 'AlterTableStmt' ? as<AlterTableNode>(ctx.stmt.node, 'AlterTableStmt') : undefined;
+    if (a) {
+      const list = a.cmds ?? [];
+      const cmds: (AlterCmd | undefined)[] = new Array(list.length);
+      for (let i = 0; i < list.length; i++) cmds[i] = as<AlterCmd>(list[i], 'AlterTableCmd');
+      info = { node: a, rel: a.relation, table: relationName(a.relation), sqlName: undefined, isNew: ctx.state.isNew(a.relation), cmds };
+    } else info = null;
+    m.alter = info;
+  }
+  if (!info) return undefined;
+  if (tablesOnly && info.node.objtype !== undefined && info.node.objtype !== 'OBJECT_TABLE') return undefined;
+  return info;
+}
+
+/** The subcommands' text segments of the current ALTER statement (once per statement; tokenizes it). */
+function segments(ctx: RuleContext, a: AlterInfo): Segment[] | undefined {
+  const m = memoOf(ctx);
+  if (m.segs === undefined) m.segs = alterSegments(ctx, a.rel, a.cmds.length) ?? null;
+  return m.segs ?? undefined;
+}
+
+/** The table's name quoted for SQL snippets in messages. */
+function sqlName(a: AlterInfo): string {
+  return (a.sqlName ??= qualified(a.rel));
 }
 
 const constraintOf = (n: unknown) => as<ConstraintNode>(n, 'Constraint');
@@ -403,11 +573,16 @@ interface LockTaken {
   mode: LockMode;
   /** The statement kind, e.g. 'ALTER TABLE'. */
   what: string;
-  /** Where to point (file range). */
-  range: { start: number; end: number };
+  /** The relation locked (its range is computed only when a finding points at it: see lockRange()). */
+  rv: Rel | undefined;
+  /** DROP: the object's name as listed. */
+  dropNames: string[] | undefined;
+  /** Points at the statement's first token (REINDEX SCHEMA, CLUSTER, VACUUM FULL without a table). */
+  atStart: boolean;
 }
 
-const STRONG: readonly LockMode[] = ['ACCESS EXCLUSIVE', 'SHARE ROW EXCLUSIVE', 'SHARE'];
+/** ACCESS EXCLUSIVE, SHARE ROW EXCLUSIVE and SHARE block reads and/or writes. */
+const isStrong = (m: LockMode) => m !== 'SHARE UPDATE EXCLUSIVE';
 
 /** ALTER TABLE subcommands that take only SHARE UPDATE EXCLUSIVE (no reads or writes blocked). */
 const SUE_SUBTYPES = new Set([
@@ -422,140 +597,179 @@ const SRE_SUBTYPES = new Set([
 const OBJ_WORDS: Record<string, string> = {
   OBJECT_TABLE: 'ALTER TABLE', OBJECT_INDEX: 'ALTER INDEX', OBJECT_VIEW: 'ALTER VIEW', OBJECT_MATVIEW: 'ALTER MATERIALIZED VIEW', OBJECT_FOREIGN_TABLE: 'ALTER FOREIGN TABLE',
 };
+const DROP_KINDS: Record<string, string> = { OBJECT_TABLE: 'DROP TABLE', OBJECT_INDEX: 'DROP INDEX', OBJECT_VIEW: 'DROP VIEW', OBJECT_MATVIEW: 'DROP MATERIALIZED VIEW' };
+const LOCK_MODES: Record<number, LockMode> = { 4: 'SHARE UPDATE EXCLUSIVE', 5: 'SHARE', 6: 'SHARE ROW EXCLUSIVE', 7: 'ACCESS EXCLUSIVE', 8: 'ACCESS EXCLUSIVE' };
 
-const rank = (m: LockMode) => ['SHARE UPDATE EXCLUSIVE', 'SHARE', 'SHARE ROW EXCLUSIVE', 'ACCESS EXCLUSIVE'].indexOf(m);
-const maxMode = (a: LockMode | undefined, b: LockMode): LockMode => (a === undefined || rank(b) > rank(a) ? b : a);
+/** The statement types locksTaken() knows (the others take no blocking lock on an existing table). */
+const LOCK_TYPES: readonly string[] = [
+  'AlterTableStmt', 'CreateStmt', 'IndexStmt', 'DropStmt', 'TruncateStmt', 'RenameStmt', 'ReindexStmt', 'ClusterStmt', 'VacuumStmt', 'CreateTrigStmt',
+  'CreatePolicyStmt', 'LockStmt',
+];
+const LOCK_TYPE_SET = new Set(LOCK_TYPES);
+
+const RANK: Record<LockMode, number> = { 'SHARE UPDATE EXCLUSIVE': 0, SHARE: 1, 'SHARE ROW EXCLUSIVE': 2, 'ACCESS EXCLUSIVE': 3 };
+const maxMode = (a: LockMode | undefined, b: LockMode): LockMode => (a === undefined || RANK[b] > RANK[a] ? b : a);
 
 function relRange(ctx: RuleContext, rv: Rel | undefined): { start: number; end: number } {
   if (rv?.location === undefined) return { start: ctx.stmt.start, end: tokAt(ctx, ctx.stmt.start)?.end ?? ctx.stmt.start + 1 };
   const at = ctx.offset(rv.location);
-  const ts = toks(ctx);
-  let i = ts.findIndex((t) => t.start === at);
-  if (i < 0) return ctx.wordAt(at);
-  let end = ts[i].end;
-  while (ts[i + 1]?.kind === 'punct' && ts[i + 1].value === '.' && ts[i + 2]) {
-    end = ts[i + 2].end;
+  const lx = lexer(ctx);
+  let i = lx.indexAfter(at);
+  if (i < 0 || lx.toks[i].start !== at) return ctx.wordAt(at);
+  let end = lx.toks[i].end;
+  for (;;) {
+    const dot = lx.at(i + 1);
+    if (dot?.kind !== 'punct' || dot.value !== '.') break;
+    const part = lx.at(i + 2);
+    if (!part) break;
+    end = part.end;
     i += 2;
   }
   return { start: at, end };
 }
 
 const stmtStartRange = (ctx: RuleContext) => {
-  const t = toks(ctx)[0];
+  const t = lexer(ctx).at(0);
   return t ? { start: t.start, end: t.end } : { start: ctx.stmt.start, end: ctx.stmt.start + 1 };
 };
 
-/** Locks the statement takes on relations that existed before the section (new ones block nobody). */
+/** Where a finding about a lock taken by the current statement points. */
+function lockRange(ctx: RuleContext, l: LockTaken): { start: number; end: number } {
+  if (l.atStart) return stmtStartRange(ctx);
+  if (l.dropNames) {
+    const r = nameRange(ctx, l.dropNames);
+    if (r) return r;
+    const kw = keyword(ctx, 'drop');
+    if (kw) return { start: kw.start, end: kw.end };
+  }
+  return relRange(ctx, l.rv);
+}
+
+const NO_LOCKS: LockTaken[] = [];
+
+/** Locks the statement takes on relations that existed before the section (new ones block nobody); once per statement. */
 function locksTaken(ctx: RuleContext): LockTaken[] {
+  const m = memoOf(ctx);
+  return (m.locks ??= LOCK_TYPE_SET.has(ctx.stmt.type ?? '') ? computeLocks(ctx) : NO_LOCKS);
+}
+
+function addLock(ctx: RuleContext, out: LockTaken[], rv: Rel | undefined, mode: LockMode, what: string, dropNames?: string[]): void {
+  if (!rv || ctx.state.isNew(rv)) return;
+  out.push({ table: relationName(rv), mode, what, rv, dropNames, atStart: false });
+}
+
+function computeLocks(ctx: RuleContext): LockTaken[] {
   const node = ctx.stmt.node;
-  const st = ctx.state;
   const out: LockTaken[] = [];
-  const add = (rv: Rel | undefined, mode: LockMode, what: string, range?: { start: number; end: number }) => {
-    if (!rv || st.isNew(rv)) return;
-    out.push({ table: relationName(rv), mode, what, range: range ?? relRange(ctx, rv) });
-  };
   switch (ctx.stmt.type) {
     case 'AlterTableStmt': {
       const a = alterTable(ctx, false);
       if (!a) break;
       let mode: LockMode | undefined;
-      const referenced: { rv: Rel | undefined; mode: LockMode; what: string }[] = [];
+      let referenced: { rv: Rel | undefined; mode: LockMode; what: string }[] | undefined;
       for (const cmd of a.cmds) {
         if (!cmd?.subtype) continue;
         if (cmd.subtype === 'AT_AttachPartition') {
           mode = maxMode(mode, 'SHARE UPDATE EXCLUSIVE');
-          referenced.push({ rv: as<PartitionCmdNode>(cmd.def, 'PartitionCmd')?.name, mode: 'ACCESS EXCLUSIVE', what: 'ALTER TABLE … ATTACH PARTITION' });
+          (referenced ??= []).push({ rv: as<PartitionCmdNode>(cmd.def, 'PartitionCmd')?.name, mode: 'ACCESS EXCLUSIVE', what: 'ALTER TABLE … ATTACH PARTITION' });
         } else if (cmd.subtype === 'AT_DetachPartition') {
           mode = maxMode(mode, as<PartitionCmdNode>(cmd.def, 'PartitionCmd')?.concurrent ? 'SHARE UPDATE EXCLUSIVE' : 'ACCESS EXCLUSIVE');
         } else if (cmd.subtype === 'AT_AddConstraint' && constraintOf(cmd.def)?.contype === 'CONSTR_FOREIGN') {
           mode = maxMode(mode, 'SHARE ROW EXCLUSIVE');
-          referenced.push({ rv: constraintOf(cmd.def)?.pktable, mode: 'SHARE ROW EXCLUSIVE', what: 'ALTER TABLE … FOREIGN KEY' });
+          (referenced ??= []).push({ rv: constraintOf(cmd.def)?.pktable, mode: 'SHARE ROW EXCLUSIVE', what: 'ALTER TABLE … FOREIGN KEY' });
         } else if (SUE_SUBTYPES.has(cmd.subtype)) mode = maxMode(mode, 'SHARE UPDATE EXCLUSIVE');
         else if (SRE_SUBTYPES.has(cmd.subtype)) mode = maxMode(mode, 'SHARE ROW EXCLUSIVE');
-        else mode = maxMode(mode, 'ACCESS EXCLUSIVE');
+        else mode = 'ACCESS EXCLUSIVE';
         if (cmd.subtype === 'AT_AddColumn') {
-          for (const c of columnDefOf(cmd.def)?.constraints ?? []) {
-            const con = constraintOf(c);
-            if (con?.contype === 'CONSTR_FOREIGN') referenced.push({ rv: con.pktable, mode: 'SHARE ROW EXCLUSIVE', what: 'ALTER TABLE … REFERENCES' });
+          const cons = columnDefOf(cmd.def)?.constraints;
+          if (cons) {
+            for (const c of cons) {
+              const con = constraintOf(c);
+              if (con?.contype === 'CONSTR_FOREIGN') (referenced ??= []).push({ rv: con.pktable, mode: 'SHARE ROW EXCLUSIVE', what: 'ALTER TABLE … REFERENCES' });
+            }
           }
         }
       }
-      if (mode) add(a.rel, mode, OBJ_WORDS[a.node.objtype ?? 'OBJECT_TABLE'] ?? 'ALTER TABLE');
-      for (const r of referenced) add(r.rv, r.mode, r.what);
+      if (mode) addLock(ctx, out, a.rel, mode, OBJ_WORDS[a.node.objtype ?? 'OBJECT_TABLE'] ?? 'ALTER TABLE');
+      if (referenced) for (const r of referenced) addLock(ctx, out, r.rv, r.mode, r.what);
       break;
     }
     case 'CreateStmt': {
       // A foreign key to an existing table takes SHARE ROW EXCLUSIVE on it (writes wait), even from a new table.
+      // (Most elements are plain columns: look at the wrapped node's field first, check the wrapper only for foreign keys.)
       for (const e of as<{ tableElts?: unknown[] }>(node, 'CreateStmt')?.tableElts ?? []) {
-        const cons = [constraintOf(e), ...(columnDefOf(e)?.constraints ?? []).map(constraintOf)];
-        for (const con of cons) if (con?.contype === 'CONSTR_FOREIGN') add(con.pktable, 'SHARE ROW EXCLUSIVE', 'CREATE TABLE … REFERENCES');
+        const w = e as { Constraint?: ConstraintNode; ColumnDef?: ColumnDefNode } | null | undefined;
+        if (w?.Constraint?.contype === 'CONSTR_FOREIGN' && constraintOf(e)) addLock(ctx, out, w.Constraint.pktable, 'SHARE ROW EXCLUSIVE', 'CREATE TABLE … REFERENCES');
+        const cons = w?.ColumnDef?.constraints;
+        if (cons && columnDefOf(e)) {
+          for (const c of cons) {
+            const cw = c as { Constraint?: ConstraintNode } | null | undefined;
+            if (cw?.Constraint?.contype === 'CONSTR_FOREIGN' && constraintOf(c)) addLock(ctx, out, cw.Constraint.pktable, 'SHARE ROW EXCLUSIVE', 'CREATE TABLE … REFERENCES');
+          }
+        }
       }
       break;
     }
     case 'IndexStmt': {
       const ix = as<{ relation?: Rel; concurrent?: boolean }>(node, 'IndexStmt');
-      if (ix && !ix.concurrent && ix.relation?.inh === true) add(ix.relation, 'SHARE', 'CREATE INDEX');
+      if (ix && !ix.concurrent && ix.relation?.inh === true) addLock(ctx, out, ix.relation, 'SHARE', 'CREATE INDEX');
       break;
     }
     case 'DropStmt': {
       const d = as<{ removeType?: string; objects?: unknown[]; concurrent?: boolean }>(node, 'DropStmt');
-      const kinds: Record<string, string> = { OBJECT_TABLE: 'DROP TABLE', OBJECT_INDEX: 'DROP INDEX', OBJECT_VIEW: 'DROP VIEW', OBJECT_MATVIEW: 'DROP MATERIALIZED VIEW' };
-      const what = kinds[d?.removeType ?? ''];
+      const what = DROP_KINDS[d?.removeType ?? ''];
       if (!d || !what || (d.removeType === 'OBJECT_INDEX' && d.concurrent)) break;
-      const kw = keyword(ctx, 'drop');
       for (const o of d.objects ?? []) {
-        const n = names(as<{ items?: unknown[] }>(o, 'List')?.items);
+        const n = nameList(as<{ items?: unknown[] }>(o, 'List')?.items);
         if (!n.length) continue;
-        const rv: Rel = { relname: n[n.length - 1], ...(n.length > 1 ? { schemaname: n[n.length - 2] } : {}) };
-        const r = nameRange(ctx, n) ?? (kw ? { start: kw.start, end: kw.end } : undefined);
-        add(rv, 'ACCESS EXCLUSIVE', what, r);
+        const rv: Rel = n.length > 1 ? { relname: n[n.length - 1], schemaname: n[n.length - 2] } : { relname: n[0] };
+        addLock(ctx, out, rv, 'ACCESS EXCLUSIVE', what, n);
       }
       break;
     }
     case 'TruncateStmt':
-      for (const r of as<{ relations?: unknown[] }>(node, 'TruncateStmt')?.relations ?? []) add(as<Rel>(r, 'RangeVar'), 'ACCESS EXCLUSIVE', 'TRUNCATE');
+      for (const r of as<{ relations?: unknown[] }>(node, 'TruncateStmt')?.relations ?? []) addLock(ctx, out, as<Rel>(r, 'RangeVar'), 'ACCESS EXCLUSIVE', 'TRUNCATE');
       break;
     case 'RenameStmt': {
       const r = as<{ relation?: Rel; renameType?: string }>(node, 'RenameStmt');
-      if (r?.relation) add(r.relation, r.renameType === 'OBJECT_INDEX' && ctx.pgVersion >= 12 ? 'SHARE UPDATE EXCLUSIVE' : 'ACCESS EXCLUSIVE', 'RENAME');
+      if (r?.relation) addLock(ctx, out, r.relation, r.renameType === 'OBJECT_INDEX' && ctx.pgVersion >= 12 ? 'SHARE UPDATE EXCLUSIVE' : 'ACCESS EXCLUSIVE', 'RENAME');
       break;
     }
     case 'ReindexStmt': {
       const r = as<{ kind?: string; relation?: Rel; name?: string; params?: unknown[] }>(node, 'ReindexStmt');
       if (!r || hasOption(r.params, 'concurrently')) break;
-      if (r.kind === 'REINDEX_OBJECT_INDEX' || r.kind === 'REINDEX_OBJECT_TABLE') add(r.relation, 'SHARE', 'REINDEX');
-      else out.push({ table: r.kind === 'REINDEX_OBJECT_SCHEMA' ? `every table of schema ${r.name ?? '?'}` : 'every table of the database', mode: 'SHARE', what: 'REINDEX', range: stmtStartRange(ctx) });
+      if (r.kind === 'REINDEX_OBJECT_INDEX' || r.kind === 'REINDEX_OBJECT_TABLE') addLock(ctx, out, r.relation, 'SHARE', 'REINDEX');
+      else out.push({ table: r.kind === 'REINDEX_OBJECT_SCHEMA' ? `every table of schema ${r.name ?? '?'}` : 'every table of the database', mode: 'SHARE', what: 'REINDEX', rv: undefined, dropNames: undefined, atStart: true });
       break;
     }
     case 'ClusterStmt': {
       const c = as<{ relation?: Rel }>(node, 'ClusterStmt');
-      if (c?.relation) add(c.relation, 'ACCESS EXCLUSIVE', 'CLUSTER');
-      else if (c) out.push({ table: 'every previously clustered table', mode: 'ACCESS EXCLUSIVE', what: 'CLUSTER', range: stmtStartRange(ctx) });
+      if (c?.relation) addLock(ctx, out, c.relation, 'ACCESS EXCLUSIVE', 'CLUSTER');
+      else if (c) out.push({ table: 'every previously clustered table', mode: 'ACCESS EXCLUSIVE', what: 'CLUSTER', rv: undefined, dropNames: undefined, atStart: true });
       break;
     }
     case 'VacuumStmt': {
       const v = as<{ options?: unknown[]; rels?: unknown[]; is_vacuumcmd?: boolean }>(node, 'VacuumStmt');
       if (!v?.is_vacuumcmd || !hasOption(v.options, 'full')) break;
-      const rels = (v.rels ?? []).map((r) => as<{ relation?: Rel }>(r, 'VacuumRelation')?.relation);
-      if (rels.length === 0) out.push({ table: 'every table of the database', mode: 'ACCESS EXCLUSIVE', what: 'VACUUM FULL', range: stmtStartRange(ctx) });
-      for (const rv of rels) add(rv, 'ACCESS EXCLUSIVE', 'VACUUM FULL');
+      const rels = v.rels ?? [];
+      if (rels.length === 0) out.push({ table: 'every table of the database', mode: 'ACCESS EXCLUSIVE', what: 'VACUUM FULL', rv: undefined, dropNames: undefined, atStart: true });
+      for (const r of rels) addLock(ctx, out, as<{ relation?: Rel }>(r, 'VacuumRelation')?.relation, 'ACCESS EXCLUSIVE', 'VACUUM FULL');
       break;
     }
     case 'CreateTrigStmt':
-      add(as<{ relation?: Rel }>(node, 'CreateTrigStmt')?.relation, 'SHARE ROW EXCLUSIVE', 'CREATE TRIGGER');
+      addLock(ctx, out, as<{ relation?: Rel }>(node, 'CreateTrigStmt')?.relation, 'SHARE ROW EXCLUSIVE', 'CREATE TRIGGER');
       break;
     case 'CreatePolicyStmt':
-      add(as<{ table?: Rel }>(node, 'CreatePolicyStmt')?.table, 'ACCESS EXCLUSIVE', 'CREATE POLICY');
+      addLock(ctx, out, as<{ table?: Rel }>(node, 'CreatePolicyStmt')?.table, 'ACCESS EXCLUSIVE', 'CREATE POLICY');
       break;
     case 'LockStmt': {
       const l = as<{ relations?: unknown[]; mode?: number }>(node, 'LockStmt');
-      const modes: Record<number, LockMode> = { 4: 'SHARE UPDATE EXCLUSIVE', 5: 'SHARE', 6: 'SHARE ROW EXCLUSIVE', 7: 'ACCESS EXCLUSIVE', 8: 'ACCESS EXCLUSIVE' };
-      const mode = modes[l?.mode ?? 8];
-      if (mode) for (const r of l?.relations ?? []) add(as<Rel>(r, 'RangeVar'), mode, 'LOCK TABLE');
+      const mode = LOCK_MODES[l?.mode ?? 8];
+      if (mode) for (const r of l?.relations ?? []) addLock(ctx, out, as<Rel>(r, 'RangeVar'), mode, 'LOCK TABLE');
       break;
     }
   }
-  return out;
+  return out.length ? out : NO_LOCKS;
 }
 
 /** The range of a (possibly qualified) object name in a DROP statement's list. */
@@ -579,81 +793,146 @@ function nameRange(ctx: RuleContext, n: string[]): { start: number; end: number 
   return undefined;
 }
 
-/** Existing tables whose rows a DML statement reads or writes (UPDATE, DELETE, INSERT … SELECT, MERGE, SELECT … FROM, COPY). */
-function dataTouched(ctx: RuleContext): { rv: Rel; what: string }[] {
-  const kinds: Record<string, string> = { UpdateStmt: 'UPDATE', DeleteStmt: 'DELETE', InsertStmt: 'INSERT … SELECT', MergeStmt: 'MERGE', SelectStmt: 'SELECT', CopyStmt: 'COPY' };
+const DML_KINDS: Record<string, string> = { UpdateStmt: 'UPDATE', DeleteStmt: 'DELETE', InsertStmt: 'INSERT … SELECT', MergeStmt: 'MERGE', SelectStmt: 'SELECT', CopyStmt: 'COPY' };
+const DML_TYPES: readonly string[] = Object.keys(DML_KINDS);
+const DML_VERBS: Record<string, string> = { UPDATE: 'updates rows of', DELETE: 'deletes rows of', 'INSERT … SELECT': 'writes rows into', MERGE: 'merges rows into', SELECT: 'scans', COPY: 'copies rows of' };
+
+function touchedTable(ctx: RuleContext, rv: Rel | undefined): boolean {
+  return rv?.relname !== undefined && rv.relname !== '' && !ctx.state.isNew(rv) && rv.schemaname !== 'pg_catalog' && rv.schemaname !== 'information_schema';
+}
+
+/** Whether `walk(node)` would visit a RangeVar (stops at the first). */
+function containsRangeVar(node: unknown): boolean {
+  if (Array.isArray(node)) {
+    for (const x of node) if (containsRangeVar(x)) return true;
+    return false;
+  }
+  if (node === null || typeof node !== 'object') return false;
+  // A wrapped node is an object with one PascalCase key (as walk() sees it).
+  let only: string | undefined;
+  let count = 0;
+  for (const k in node) {
+    only = k;
+    if (++count > 1) break;
+  }
+  if (count === 1) {
+    const c = only!.charCodeAt(0);
+    if (c >= 65 && c <= 90) return only === 'RangeVar' || containsRangeVar((node as Record<string, unknown>)[only!]);
+  }
+  for (const k in node) if (containsRangeVar((node as Record<string, unknown>)[k])) return true;
+  return false;
+}
+
+/** The first existing table whose rows a DML statement reads or writes (UPDATE, DELETE, INSERT … SELECT, MERGE, SELECT … FROM, COPY). */
+function dataTouched(ctx: RuleContext): { rv: Rel; what: string } | undefined {
   const type = ctx.stmt.type ?? '';
-  const what = kinds[type];
-  if (!what) return [];
+  const what = DML_KINDS[type];
+  if (!what) return undefined;
   const inner = as<{ relation?: Rel; selectStmt?: unknown }>(ctx.stmt.node, type);
-  const out: { rv: Rel; what: string }[] = [];
-  const keep = (rv: Rel | undefined) => {
-    if (rv?.relname && !ctx.state.isNew(rv) && rv.schemaname !== 'pg_catalog' && rv.schemaname !== 'information_schema') out.push({ rv, what });
-  };
   if (type === 'InsertStmt') {
     // INSERT … VALUES is quick; INSERT … SELECT … FROM reads other tables.
-    let reads = false;
-    walk(inner?.selectStmt, (t) => {
-      if (t === 'RangeVar') reads = true;
-    });
-    if (!reads) return [];
+    if (!containsRangeVar(inner?.selectStmt)) return undefined;
   }
   // The target of UPDATE/DELETE/INSERT/MERGE/COPY is a bare RangeVar; FROM/USING items are wrapped ones.
-  keep(inner?.relation);
-  walk(inner, (t, v) => {
-    if (t === 'RangeVar') keep(v as Rel);
-  });
-  return out;
+  const target = inner?.relation;
+  if (touchedTable(ctx, target)) return { rv: target!, what };
+  for (const rv of ctx.nodes('RangeVar') as Rel[]) if (touchedTable(ctx, rv)) return { rv, what };
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Per-file memory kept by the rules themselves (rules run in file order)
 // ---------------------------------------------------------------------------------------------------
 
+/**
+ * Memory per section (FileState or RuleContext: the runner makes one of each per section), created on
+ * first use. Sections are linted one after the other and never revisited (rules run in file order), so
+ * only the current section's memory is kept: a new key starts a new memory.
+ */
+class PerSection<K extends object, V> {
+  private key: K | undefined;
+  private value: V | undefined;
+  constructor(private readonly make: () => V) {}
+  get(key: K): V {
+    if (key !== this.key) {
+      this.key = key;
+      this.value = this.make();
+    }
+    return this.value!;
+  }
+}
+
 /** NOT VALID constraints added inside a transaction (the framework's set also holds autocommitted ones). */
-const notValidAddedInTx = new WeakMap<FileState, Set<string>>();
+const notValidAddedInTx = new PerSection<FileState, Set<string>>(() => new Set());
 /** Lock taken by each statement (by file offset), to name it when a later statement is flagged. */
-const lockAt = new WeakMap<FileState, { byOffset: Map<number, LockTaken[]>; held: Set<string>; seen: number }>();
-const lockTimeoutReported = new WeakSet<RuleContext>();
+const lockAt = new PerSection<FileState, { byOffset: Map<number, LockTaken[]>; held: Set<string>; seen: number }>(() => ({ byOffset: new Map(), held: new Set(), seen: 0 }));
+/** require-lock-timeout: the start of the section's first statement, and whether the section was reported. */
+const lockTimeoutMemory = new PerSection<RuleContext, { first: number | undefined; reported: boolean }>(() => ({ first: undefined, reported: false }));
 /** PostgreSQL 18 `NOT NULL col NOT VALID` constraints (`table/constraint` → column) and the columns they proved once validated. */
-const notNullConstraints = new WeakMap<FileState, { pending: Map<string, string>; validated: Set<string> }>();
+const notNullConstraints = new PerSection<FileState, { pending: Map<string, string>; validated: Set<string> }>(() => ({ pending: new Map(), validated: new Set() }));
 const TX_END = new Set(['TRANS_STMT_COMMIT', 'TRANS_STMT_ROLLBACK', 'TRANS_STMT_PREPARE', 'TRANS_STMT_COMMIT_PREPARED', 'TRANS_STMT_ROLLBACK_PREPARED']);
-const firstStatement = new WeakMap<RuleContext, number>();
 
-/** Known column types of the file being linted: `table/column` → type (bare table names). */
-const typeMemory: { text?: string; ctx?: RuleContext; sectionStart: number; types: Map<string, ReturnType<typeof typeInfo>> } = { sectionStart: -1, types: new Map() };
+/**
+ * Known column types of the file being linted: `table/column` → type (bare table names). The statements
+ * that define them (CREATE TABLE, ALTER TABLE, RENAME) are only logged as they pass, and replayed into the
+ * map when an ALTER COLUMN … TYPE needs a type: most files never do.
+ */
+interface TypeMemory {
+  text?: string;
+  ctx?: RuleContext;
+  sectionStart: number;
+  types: Map<string, TypeNameNode>;
+  /** Statement nodes (CreateStmt, AlterTableStmt, RenameStmt) not yet applied to `types` from index `applied`. */
+  log: AstNode[];
+  applied: number;
+}
 
-function knownTypes(ctx: RuleContext): Map<string, ReturnType<typeof typeInfo>> {
+const typeMemory: TypeMemory = { sectionStart: -1, types: new Map(), log: [], applied: 0 };
+
+function knownTypes(ctx: RuleContext): TypeMemory {
   if (typeMemory.text !== ctx.text || (typeMemory.ctx !== ctx && ctx.section.start <= typeMemory.sectionStart)) {
     typeMemory.types = new Map();
+    typeMemory.log = [];
+    typeMemory.applied = 0;
   }
   typeMemory.text = ctx.text;
   typeMemory.ctx = ctx;
   typeMemory.sectionStart = ctx.section.start;
-  return typeMemory.types;
+  return typeMemory;
 }
 
-function rememberTypes(ctx: RuleContext, types: Map<string, ReturnType<typeof typeInfo>>): void {
-  const create = as<{ relation?: Rel; tableElts?: unknown[] }>(ctx.stmt.node, 'CreateStmt');
+/** The known type of `table/column` (after every statement logged so far). */
+function knownType(mem: TypeMemory, key: string): TypeInfo | undefined {
+  while (mem.applied < mem.log.length) applyTypes(mem.types, mem.log[mem.applied++]);
+  const t = mem.types.get(key);
+  return t ? typeInfo(t) : undefined;
+}
+
+function rememberTypes(ctx: RuleContext, mem: TypeMemory): void {
+  if (ctx.stmt.node) mem.log.push(ctx.stmt.node);
+}
+
+function applyTypes(types: Map<string, TypeNameNode>, node: AstNode): void {
+  const create = as<{ relation?: Rel; tableElts?: unknown[] }>(node, 'CreateStmt');
   if (create?.relation?.relname) {
     for (const e of create.tableElts ?? []) {
       const col = columnDefOf(e);
-      if (col?.colname && col.typeName) types.set(`${create.relation.relname}/${col.colname}`, typeInfo(col.typeName));
+      if (col?.colname && col.typeName) types.set(`${create.relation.relname}/${col.colname}`, col.typeName);
     }
     return;
   }
-  const a = as<AlterTableNode>(ctx.stmt.node, 'AlterTableStmt');
+  const a = as<AlterTableNode>(node, 'AlterTableStmt');
   if (a?.relation?.relname) {
     for (const c of a.cmds ?? []) {
       const cmd = as<AlterCmd>(c, 'AlterTableCmd');
       const col = columnDefOf(cmd?.def);
-      if (cmd?.subtype === 'AT_AddColumn' && col?.colname && col.typeName) types.set(`${a.relation.relname}/${col.colname}`, typeInfo(col.typeName));
-      if (cmd?.subtype === 'AT_AlterColumnType' && cmd.name && col?.typeName) types.set(`${a.relation.relname}/${cmd.name}`, typeInfo(col.typeName));
+      if (cmd?.subtype === 'AT_AddColumn' && col?.colname && col.typeName) types.set(`${a.relation.relname}/${col.colname}`, col.typeName);
+      if (cmd?.subtype === 'AT_AlterColumnType' && cmd.name && col?.typeName) types.set(`${a.relation.relname}/${cmd.name}`, col.typeName);
       if (cmd?.subtype === 'AT_DropColumn' && cmd.name) types.delete(`${a.relation.relname}/${cmd.name}`);
     }
     return;
   }
-  const r = as<{ renameType?: string; relation?: Rel; subname?: string; newname?: string }>(ctx.stmt.node, 'RenameStmt');
+  const r = as<{ renameType?: string; relation?: Rel; subname?: string; newname?: string }>(node, 'RenameStmt');
   if (r?.renameType === 'OBJECT_COLUMN' && r.relation?.relname && r.subname && r.newname) {
     const t = types.get(`${r.relation.relname}/${r.subname}`);
     types.delete(`${r.relation.relname}/${r.subname}`);
@@ -668,9 +947,10 @@ function rememberTypes(ctx: RuleContext, types: Map<string, ReturnType<typeof ty
 type TypeInfo = ReturnType<typeof typeInfo>;
 
 const SAFE_TARGETS = new Set(['varchar', 'text', 'numeric', 'varbit', 'inet']);
+const TYPE_NAMES: Record<string, string> = { int4: 'integer', int8: 'bigint', int2: 'smallint', bpchar: 'char', float8: 'double precision', float4: 'real', bool: 'boolean' };
 
 function showType(t: TypeInfo): string {
-  const n: Record<string, string> = { int4: 'integer', int8: 'bigint', int2: 'smallint', bpchar: 'char', float8: 'double precision', float4: 'real', bool: 'boolean' };
+  const n = TYPE_NAMES;
   return `${n[t.name] ?? t.name}${t.mods.length ? `(${t.mods.join(',')})` : ''}${t.array ? '[]' : ''}`;
 }
 
@@ -748,6 +1028,40 @@ const BLOCKED: Record<LockMode, string> = {
   'SHARE UPDATE EXCLUSIVE': 'other DDL and VACUUM',
 };
 
+const REINDEX_KINDS: Record<string, string> = { REINDEX_OBJECT_INDEX: 'INDEX', REINDEX_OBJECT_TABLE: 'TABLE', REINDEX_OBJECT_SCHEMA: 'SCHEMA', REINDEX_OBJECT_DATABASE: 'DATABASE' };
+
+/** The online way to add a UNIQUE / PRIMARY KEY constraint (message text). */
+function suggestUniqueIndex(a: AlterInfo, kind: 'UNIQUE' | 'PRIMARY KEY', cols: string[], conname: string | undefined): string {
+  const name = conname ?? (kind === 'UNIQUE' ? defaultConstraintName(bare(a.table), cols.join('_') || 'col', 'key') : `${bare(a.table).slice(0, 58)}_pkey`);
+  const n = quoteIdent(name);
+  const pkNote = kind === 'PRIMARY KEY' ? ' (the key columns must already be NOT NULL, or this scans the table too: see set-not-null)' : '';
+  return `CREATE UNIQUE INDEX CONCURRENTLY ${n} ON ${sqlName(a)} (${cols.map(quoteIdent).join(', ') || '…'}) outside a transaction, then ALTER TABLE ${sqlName(a)} ADD CONSTRAINT ${n} ${kind} USING INDEX ${n}${pkNote}`;
+}
+
+const SERIAL_TYPES = new Set(['serial', 'serial4', 'bigserial', 'serial8', 'smallserial', 'serial2']);
+
+/** The serial pseudo-type a column is declared with (not schema-qualified), as typeInfo() names it; else undefined. */
+function serialType(t: TypeNameNode | undefined): string | undefined {
+  const list = t?.names;
+  if (!Array.isArray(list)) return undefined;
+  // Like names(): the String values that are not empty; the last is the type's name, one before it a schema.
+  let name: string | undefined;
+  let count = 0;
+  for (const x of list) {
+    const v = as<{ sval?: string }>(x, 'String')?.sval;
+    if (v === undefined || v === '') continue;
+    name = v;
+    count++;
+  }
+  return count === 1 && SERIAL_TYPES.has(name!) ? name : undefined;
+}
+
+const addColumnRewrite = (a: AlterInfo) =>
+  `rewrites the whole table ${a.table} (and its indexes) while holding an ACCESS EXCLUSIVE lock: all reads and writes wait for the rewrite`;
+
+const onlineRewrite = (ctx: RuleContext) =>
+  `Rewrite it online with pg_repack or pg_squeeze${ctx.pgVersion >= 19 ? ', or REPACK … CONCURRENTLY' : ' (or REPACK … CONCURRENTLY from PostgreSQL 19)'}; a plain VACUUM does not block reads or writes.`;
+
 const severityBelow = (ctx: RuleContext): Severity => (ctx.severity === 'warning' ? 'info' : ctx.severity);
 
 export const lockingRules: Rule[] = [
@@ -763,6 +1077,7 @@ export const lockingRules: Rule[] = [
       'Indexes on tables created earlier in the same section are not flagged. On a partitioned table, create the index `ON ONLY` the parent, build each partition\'s index CONCURRENTLY and `ALTER INDEX … ATTACH PARTITION` them.',
     bad: 'CREATE INDEX users_email_idx ON users (email);',
     good: '-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);',
+    types: ['IndexStmt'],
     check(ctx) {
       const ix = as<{ idxname?: string; relation?: Rel; concurrent?: boolean; unique?: boolean }>(ctx.stmt.node, 'IndexStmt');
       if (!ix || ix.concurrent || !ix.relation || ix.relation.inh !== true || ctx.state.isNew(ix.relation)) return;
@@ -796,6 +1111,7 @@ export const lockingRules: Rule[] = [
       'Use `DROP INDEX CONCURRENTLY`: it waits for conflicting transactions without blocking new ones. It accepts a single index, no CASCADE, and cannot run inside a transaction block (in Bulwark, `-- migrate:up transaction:false`). Indexes created earlier in the same section are not flagged.',
     bad: 'DROP INDEX users_email_idx;',
     good: '-- migrate:up transaction:false\nDROP INDEX CONCURRENTLY IF EXISTS users_email_idx;',
+    types: ['DropStmt'],
     check(ctx) {
       const d = as<{ removeType?: string; objects?: unknown[]; concurrent?: boolean; behavior?: string }>(ctx.stmt.node, 'DropStmt');
       if (!d || d.removeType !== 'OBJECT_INDEX' || d.concurrent) return;
@@ -830,11 +1146,11 @@ export const lockingRules: Rule[] = [
       'From PostgreSQL 12, `REINDEX … CONCURRENTLY` rebuilds without blocking reads or writes (it cannot run inside a transaction block: in Bulwark, `-- migrate:up transaction:false`). Before 12 there is no concurrent form: build a replacement with `CREATE INDEX CONCURRENTLY` and drop the old index concurrently (reported as info). Indexes and tables created earlier in the same section are not flagged.',
     bad: 'REINDEX INDEX users_email_idx;',
     good: '-- migrate:up transaction:false\nREINDEX INDEX CONCURRENTLY users_email_idx;',
+    types: ['ReindexStmt'],
     check(ctx) {
       const r = as<{ kind?: string; relation?: Rel; name?: string; params?: unknown[] }>(ctx.stmt.node, 'ReindexStmt');
       if (!r || hasOption(r.params, 'concurrently')) return;
-      const kinds: Record<string, string> = { REINDEX_OBJECT_INDEX: 'INDEX', REINDEX_OBJECT_TABLE: 'TABLE', REINDEX_OBJECT_SCHEMA: 'SCHEMA', REINDEX_OBJECT_DATABASE: 'DATABASE' };
-      const kind = kinds[r.kind ?? ''];
+      const kind = REINDEX_KINDS[r.kind ?? ''];
       if (!kind) return;
       if ((kind === 'INDEX' || kind === 'TABLE') && ctx.state.isNew(r.relation)) return;
       const ts = toks(ctx);
@@ -872,6 +1188,7 @@ export const lockingRules: Rule[] = [
       'From PostgreSQL 14, `DETACH PARTITION … CONCURRENTLY` takes only SHARE UPDATE EXCLUSIVE on the parent. It cannot run inside a transaction block (in Bulwark, `-- migrate:up transaction:false`) and is not allowed when the table has a default partition; if interrupted, finish it with `DETACH PARTITION … FINALIZE`. Silent below PostgreSQL 14 and for tables created earlier in the same section.',
     bad: 'ALTER TABLE measurements DETACH PARTITION measurements_2020;',
     good: '-- migrate:up transaction:false\nALTER TABLE measurements DETACH PARTITION measurements_2020 CONCURRENTLY;',
+    types: ['AlterTableStmt'],
     check(ctx) {
       if (ctx.pgVersion < 14) return;
       const a = alterTable(ctx);
@@ -909,12 +1226,12 @@ export const lockingRules: Rule[] = [
       'In Bulwark, mark the section `-- migrate:up transaction:false` (the quick fix does this) and keep the statement outside any BEGIN … COMMIT; with other tools, use their no-transaction option for this migration. This is reported whether or not the table is new: the statement fails either way.',
     bad: '-- migrate:up\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);',
     good: '-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);',
+    types: ['IndexStmt', 'DropStmt', 'ReindexStmt', 'AlterTableStmt'],
     check(ctx) {
       if (!ctx.stmt.inTransaction) return;
       const node = ctx.stmt.node;
       let what: string | undefined;
       let at: { start: number; end: number } | undefined;
-      const conc = () => keyword(ctx, 'concurrently');
       switch (ctx.stmt.type) {
         case 'IndexStmt':
           if (as<{ concurrent?: boolean }>(node, 'IndexStmt')?.concurrent) what = 'CREATE INDEX CONCURRENTLY';
@@ -933,14 +1250,13 @@ export const lockingRules: Rule[] = [
           break;
         }
         case 'AlterTableStmt':
-          for (const c of as<AlterTableNode>(node, 'AlterTableStmt')?.cmds ?? []) {
-            const cmd = as<AlterCmd>(c, 'AlterTableCmd');
+          for (const cmd of alterTable(ctx, false)?.cmds ?? []) {
             if (cmd?.subtype === 'AT_DetachPartition' && as<PartitionCmdNode>(cmd.def, 'PartitionCmd')?.concurrent) what = 'ALTER TABLE … DETACH PARTITION … CONCURRENTLY';
           }
           break;
       }
       if (!what) return;
-      const kw = at ?? conc() ?? stmtStartRange(ctx);
+      const kw = at ?? keyword(ctx, 'concurrently') ?? stmtStartRange(ctx);
       const fail = ctx.stmt.embedded
         ? `${what} cannot be executed inside a DO block or function: the migration fails at this statement`
         : `${what} cannot run inside a transaction block: the migration fails at this statement`;
@@ -966,34 +1282,37 @@ export const lockingRules: Rule[] = [
       'Add it `NOT VALID` (new and updated rows are checked at once; the lock is brief), then run `ALTER TABLE … VALIDATE CONSTRAINT …` in a **later migration** (a separate transaction): validation takes only SHARE UPDATE EXCLUSIVE, which blocks neither reads nor writes. A constraint written inline in `ADD COLUMN` cannot be NOT VALID: add the column, then the constraint separately (the quick fix rewrites it that way). Before PostgreSQL 18, a NOT VALID foreign key cannot be added to a partitioned table: add it to each partition instead. Tables created earlier in the same section are not flagged.',
     bad: 'ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id);',
     good: 'ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;\n-- next migration:\nALTER TABLE orders VALIDATE CONSTRAINT orders_user_fk;',
+    types: ['AlterTableStmt'],
     check(ctx) {
       const a = alterTable(ctx);
       if (!a || a.isNew) return;
-      const segs = alterSegments(ctx, a.rel, a.cmds.length);
-      a.cmds.forEach((cmd, i) => {
+      for (let i = 0; i < a.cmds.length; i++) {
+        const cmd = a.cmds[i];
         if (cmd?.subtype === 'AT_AddConstraint') {
           const con = constraintOf(cmd.def);
-          if (!con || con.skip_validation || (con.contype !== 'CONSTR_FOREIGN' && con.contype !== 'CONSTR_CHECK')) return;
+          if (!con || con.skip_validation || (con.contype !== 'CONSTR_FOREIGN' && con.contype !== 'CONSTR_CHECK')) continue;
           const fk = con.contype === 'CONSTR_FOREIGN';
           const name = con.conname;
           const ref = fk ? relationName(con.pktable) : '';
-          const later = `then run ALTER TABLE ${a.sql} VALIDATE CONSTRAINT ${name ? quoteIdent(name) : '<name>'} in a later migration (a separate transaction: VALIDATE takes only SHARE UPDATE EXCLUSIVE and blocks neither reads nor writes)${name ? '' : '; name the constraint (ADD CONSTRAINT name …) so you can validate it'}`;
+          const later = `then run ALTER TABLE ${sqlName(a)} VALIDATE CONSTRAINT ${name ? quoteIdent(name) : '<name>'} in a later migration (a separate transaction: VALIDATE takes only SHARE UPDATE EXCLUSIVE and blocks neither reads nor writes)${name ? '' : '; name the constraint (ADD CONSTRAINT name …) so you can validate it'}`;
           const message = fk
             ? `ADD ${name ? `CONSTRAINT ${name} ` : ''}FOREIGN KEY on existing table ${a.table} checks every row while holding SHARE ROW EXCLUSIVE locks on ${a.table} and on the referenced table ${ref}: writes to both tables wait for the whole scan. Add it NOT VALID (only new rows are checked, the locks are brief), ${later}.`
             : `ADD ${name ? `CONSTRAINT ${name} ` : ''}CHECK on existing table ${a.table} scans every row while holding an ACCESS EXCLUSIVE lock: all reads and writes of ${a.table} wait for the whole scan. Add it NOT VALID (only new rows are checked, the lock is brief), ${later}.`;
-          const seg = segs?.[i];
+          const seg = segments(ctx, a)?.[i];
           ctx.report({
             message,
             ...rangeAt(ctx, con.location),
             fixes: seg ? [ctx.insert('Add NOT VALID (validate in a later migration)', seg.end, ' NOT VALID')] : [],
           });
-          return;
+          continue;
         }
-        if (cmd?.subtype !== 'AT_AddColumn') return;
+        if (cmd?.subtype !== 'AT_AddColumn') continue;
         const col = columnDefOf(cmd.def);
-        (col?.constraints ?? []).forEach((c, k) => {
-          const con = constraintOf(c);
-          if (!con || !col?.colname || con.skip_validation || (con.contype !== 'CONSTR_FOREIGN' && con.contype !== 'CONSTR_CHECK')) return;
+        const colCons = col?.constraints;
+        if (!colCons) continue;
+        for (let k = 0; k < colCons.length; k++) {
+          const con = constraintOf(colCons[k]);
+          if (!con || !col?.colname || con.skip_validation || (con.contype !== 'CONSTR_FOREIGN' && con.contype !== 'CONSTR_CHECK')) continue;
           const fk = con.contype === 'CONSTR_FOREIGN';
           const colName = col.colname;
           const conName = con.conname ?? defaultConstraintName(bare(a.table), colName, fk ? 'fkey' : 'check');
@@ -1001,7 +1320,7 @@ export const lockingRules: Rule[] = [
             ? `ADD COLUMN ${colName} … REFERENCES ${relationName(con.pktable)} on existing table ${a.table} validates every row while holding SHARE ROW EXCLUSIVE locks on ${a.table} and ${relationName(con.pktable)} (writes to both wait), and an inline REFERENCES cannot be NOT VALID. Add the column, then ADD CONSTRAINT ${quoteIdent(conName)} FOREIGN KEY (${quoteIdent(colName)}) REFERENCES … NOT VALID, and VALIDATE CONSTRAINT ${quoteIdent(conName)} in a later migration (separate transaction; no blocking lock).`
             : `ADD COLUMN ${colName} … CHECK on existing table ${a.table} scans every row while holding an ACCESS EXCLUSIVE lock (all reads and writes wait), and an inline CHECK cannot be NOT VALID. Add the column, then ADD CONSTRAINT ${quoteIdent(conName)} CHECK (…) NOT VALID, and VALIDATE CONSTRAINT ${quoteIdent(conName)} in a later migration (separate transaction; no blocking lock).`;
           const fixes: Fix[] = [];
-          const seg = segs?.[i];
+          const seg = segments(ctx, a)?.[i];
           const ext = seg && !cmd.missing_ok ? inlineConstraintExtent(ctx, seg, col, k) : undefined;
           const bodyStart = ext?.toks.find((t) => isWord(t, fk ? 'references' : 'check'));
           if (seg && ext && bodyStart) {
@@ -1018,8 +1337,8 @@ export const lockingRules: Rule[] = [
             });
           }
           ctx.report({ message, ...rangeAt(ctx, con.location), fixes });
-        });
-      });
+        }
+      }
     },
   },
   {
@@ -1033,35 +1352,33 @@ export const lockingRules: Rule[] = [
       'Run `VALIDATE CONSTRAINT` in the next migration (a separate transaction), where it takes only SHARE UPDATE EXCLUSIVE. Not flagged for tables created earlier in the same section.',
     bad: 'ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT orders_user_fk;',
     good: 'ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;\n-- next migration:\nALTER TABLE orders VALIDATE CONSTRAINT orders_user_fk;',
+    types: ['AlterTableStmt', 'TransactionStmt'],
     check(ctx) {
-      let mine = notValidAddedInTx.get(ctx.state);
-      if (!mine) notValidAddedInTx.set(ctx.state, (mine = new Set()));
-      const txn = as<{ kind?: string }>(ctx.stmt.node, 'TransactionStmt');
-      if (txn?.kind && TX_END.has(txn.kind)) {
-        mine.clear();
+      if (ctx.stmt.type === 'TransactionStmt') {
+        const txn = as<{ kind?: string }>(ctx.stmt.node, 'TransactionStmt');
+        if (txn?.kind && TX_END.has(txn.kind)) notValidAddedInTx.get(ctx.state).clear();
         return;
       }
       const a = alterTable(ctx);
-      if (!a) return;
-      if (ctx.stmt.inTransaction && !a.isNew) {
-        const segs = alterSegments(ctx, a.rel, a.cmds.length);
-        a.cmds.forEach((cmd, i) => {
-          if (cmd?.subtype !== 'AT_ValidateConstraint' || !cmd.name) return;
+      if (!a || !ctx.stmt.inTransaction) return;
+      const mine = notValidAddedInTx.get(ctx.state);
+      if (!a.isNew && mine.size > 0) {
+        for (let i = 0; i < a.cmds.length; i++) {
+          const cmd = a.cmds[i];
+          if (cmd?.subtype !== 'AT_ValidateConstraint' || !cmd.name) continue;
           const key = `${a.table}/${cmd.name}`;
-          if (!ctx.state.notValidInTx.has(key) || !mine!.has(key)) return;
-          const seg = segs?.[i];
+          if (!ctx.state.notValidInTx.has(key) || !mine.has(key)) continue;
+          const seg = segments(ctx, a)?.[i];
           const nameTok = seg?.toks.find((t, j) => j > 0 && isWord(seg.toks[j - 1], 'constraint') && t.value === cmd.name);
           ctx.report({
             message: `VALIDATE CONSTRAINT ${cmd.name} runs in the same transaction that added it NOT VALID: the lock taken by that ADD CONSTRAINT (ACCESS EXCLUSIVE for a CHECK; SHARE ROW EXCLUSIVE on both tables for a foreign key) is still held during the validating scan of ${a.table}, so NOT VALID gains nothing. Move the VALIDATE to the next migration (a separate transaction), where it takes only SHARE UPDATE EXCLUSIVE.`,
             ...(nameTok ? { start: nameTok.start, end: nameTok.end } : stmtStartRange(ctx)),
           });
-        });
-      }
-      if (ctx.stmt.inTransaction) {
-        for (const cmd of a.cmds) {
-          const con = cmd?.subtype === 'AT_AddConstraint' ? constraintOf(cmd.def) : undefined;
-          if (con?.skip_validation && con.conname) mine.add(`${a.table}/${con.conname}`);
         }
+      }
+      for (const cmd of a.cmds) {
+        const con = cmd?.subtype === 'AT_AddConstraint' ? constraintOf(cmd.def) : undefined;
+        if (con?.skip_validation && con.conname) mine.add(`${a.table}/${con.conname}`);
       }
     },
   },
@@ -1076,27 +1393,23 @@ export const lockingRules: Rule[] = [
       'Build the index first with `CREATE UNIQUE INDEX CONCURRENTLY` (outside a transaction), then attach it: `ALTER TABLE … ADD CONSTRAINT name UNIQUE USING INDEX name` (or `PRIMARY KEY USING INDEX`), which only takes a brief lock. A primary key also needs its columns NOT NULL: make them NOT NULL first without a scan (see set-not-null). Exclusion constraints have no such path: their index is always built under ACCESS EXCLUSIVE, so add them in a low-traffic window with a lock_timeout. Tables created earlier in the same section are not flagged.',
     bad: 'ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);',
     good: '-- migrate:up transaction:false\nCREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email);\nALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE USING INDEX users_email_key;',
+    types: ['AlterTableStmt'],
     check(ctx) {
       const a = alterTable(ctx);
       if (!a || a.isNew) return;
-      const suggest = (kind: 'UNIQUE' | 'PRIMARY KEY', cols: string[], conname: string | undefined) => {
-        const name = conname ?? (kind === 'UNIQUE' ? defaultConstraintName(bare(a.table), cols.join('_') || 'col', 'key') : `${bare(a.table).slice(0, 58)}_pkey`);
-        const n = quoteIdent(name);
-        const pkNote = kind === 'PRIMARY KEY' ? ' (the key columns must already be NOT NULL, or this scans the table too: see set-not-null)' : '';
-        return `CREATE UNIQUE INDEX CONCURRENTLY ${n} ON ${a.sql} (${cols.map(quoteIdent).join(', ') || '…'}) outside a transaction, then ALTER TABLE ${a.sql} ADD CONSTRAINT ${n} ${kind} USING INDEX ${n}${pkNote}`;
-      };
       for (const cmd of a.cmds) {
         if (cmd?.subtype === 'AT_AddConstraint') {
           const con = constraintOf(cmd.def);
           if (!con) continue;
-          const named = con.conname ? `CONSTRAINT ${con.conname} ` : '';
           if ((con.contype === 'CONSTR_UNIQUE' || con.contype === 'CONSTR_PRIMARY') && !con.indexname) {
+            const named = con.conname ? `CONSTRAINT ${con.conname} ` : '';
             const kind = con.contype === 'CONSTR_UNIQUE' ? 'UNIQUE' : 'PRIMARY KEY';
             ctx.report({
-              message: `ADD ${named}${kind} on existing table ${a.table} builds its unique index while holding an ACCESS EXCLUSIVE lock: all reads and writes of ${a.table} wait for the whole build (and it fails if duplicates exist). Instead: ${suggest(kind, names(con.keys), con.conname)}.`,
+              message: `ADD ${named}${kind} on existing table ${a.table} builds its unique index while holding an ACCESS EXCLUSIVE lock: all reads and writes of ${a.table} wait for the whole build (and it fails if duplicates exist). Instead: ${suggestUniqueIndex(a, kind, names(con.keys), con.conname)}.`,
               ...rangeAt(ctx, con.location),
             });
           } else if (con.contype === 'CONSTR_EXCLUSION') {
+            const named = con.conname ? `CONSTRAINT ${con.conname} ` : '';
             ctx.report({
               message: `ADD ${named}EXCLUDE on existing table ${a.table} builds its index while holding an ACCESS EXCLUSIVE lock: all reads and writes of ${a.table} wait for the whole build. Exclusion constraints have no CONCURRENTLY or USING INDEX path: add it in a low-traffic window with a short lock_timeout, or while the table is still small.`,
               ...rangeAt(ctx, con.location),
@@ -1109,7 +1422,7 @@ export const lockingRules: Rule[] = [
             if (!con || !col?.colname || (con.contype !== 'CONSTR_UNIQUE' && con.contype !== 'CONSTR_PRIMARY')) continue;
             const kind = con.contype === 'CONSTR_UNIQUE' ? 'UNIQUE' : 'PRIMARY KEY';
             ctx.report({
-              message: `ADD COLUMN ${col.colname} … ${kind} on existing table ${a.table} builds a unique index while holding an ACCESS EXCLUSIVE lock: all reads and writes of ${a.table} wait for the whole build. Instead: add the column without ${kind}, then ${suggest(kind, [col.colname], con.conname)}.`,
+              message: `ADD COLUMN ${col.colname} … ${kind} on existing table ${a.table} builds a unique index while holding an ACCESS EXCLUSIVE lock: all reads and writes of ${a.table} wait for the whole build. Instead: add the column without ${kind}, then ${suggestUniqueIndex(a, kind, [col.colname], con.conname)}.`,
               ...rangeAt(ctx, con.location),
             });
           }
@@ -1129,50 +1442,55 @@ export const lockingRules: Rule[] = [
       'Silent for tables created earlier in the same section, and on PostgreSQL 12+ when a validated CHECK (col IS NOT NULL) was added earlier in the file.',
     bad: 'ALTER TABLE users ALTER COLUMN email SET NOT NULL;',
     good: 'ALTER TABLE users ADD CONSTRAINT users_email_not_null CHECK (email IS NOT NULL) NOT VALID;\n-- next migration:\nALTER TABLE users VALIDATE CONSTRAINT users_email_not_null;\n-- next migration:\nALTER TABLE users ALTER COLUMN email SET NOT NULL;\nALTER TABLE users DROP CONSTRAINT users_email_not_null;',
+    types: ['AlterTableStmt'],
     check(ctx) {
       const a = alterTable(ctx);
       if (!a) return;
-      let nn = notNullConstraints.get(ctx.state);
-      if (!nn) notNullConstraints.set(ctx.state, (nn = { pending: new Map(), validated: new Set() }));
-      const memory = nn;
+      const memory = notNullConstraints.get(ctx.state);
       for (const cmd of a.cmds) {
-        const con = cmd?.subtype === 'AT_AddConstraint' ? constraintOf(cmd.def) : undefined;
-        const col = names(con?.keys)[0];
-        if (con?.contype === 'CONSTR_NOTNULL' && con.skip_validation && con.conname && col) memory.pending.set(`${a.table}/${con.conname}`, col);
+        if (cmd?.subtype !== 'AT_AddConstraint') continue;
+        const con = constraintOf(cmd.def);
+        if (con?.contype !== 'CONSTR_NOTNULL' || !con.skip_validation || !con.conname) continue;
+        const col = names(con.keys)[0];
+        if (!col) continue;
+        memory.pending.set(`${a.table}/${con.conname}`, col);
       }
       if (a.isNew) return;
-      const segs = alterSegments(ctx, a.rel, a.cmds.length);
-      a.cmds.forEach((cmd, i) => {
+      for (let i = 0; i < a.cmds.length; i++) {
+        const cmd = a.cmds[i];
         if (cmd?.subtype === 'AT_ValidateConstraint' && cmd.name) {
           const col = memory.pending.get(`${a.table}/${cmd.name}`);
           if (col) memory.validated.add(`${a.table}/${col}`);
-          return;
+          continue;
         }
         let column: string | undefined;
-        let range: { start: number; end: number } | undefined;
+        let con: ConstraintNode | undefined;
         if (cmd?.subtype === 'AT_SetNotNull' && cmd.name) {
           column = cmd.name;
-          const seg = segs?.[i];
+        } else if (cmd?.subtype === 'AT_AddConstraint') {
+          con = constraintOf(cmd.def);
+          if (con?.contype !== 'CONSTR_NOTNULL' || con.skip_validation) continue;
+          column = names(con.keys)[0];
+        }
+        if (!column) continue;
+        if (memory.validated.has(`${a.table}/${column}`)) continue;
+        if (ctx.pgVersion >= 12 && (ctx.state.notNullChecks.has(`${a.table}/${column}`) || ctx.state.notNullChecks.has(`${bare(a.table)}/${column}`))) continue;
+        let range: { start: number; end: number } | undefined;
+        if (con) range = rangeAt(ctx, con.location);
+        else {
+          const seg = segments(ctx, a)?.[i];
           const t = seg?.toks.find((x, j) => j > 0 && (x.kind === 'word' || x.kind === 'ident') && x.value === column && !isWord(x, 'alter', 'column'));
           range = t ? { start: t.start, end: t.end } : undefined;
-        } else if (cmd?.subtype === 'AT_AddConstraint') {
-          const con = constraintOf(cmd.def);
-          if (con?.contype !== 'CONSTR_NOTNULL' || con.skip_validation) return;
-          column = names(con.keys)[0];
-          range = rangeAt(ctx, con.location);
         }
-        if (!column) return;
-        if (memory.validated.has(`${a.table}/${column}`)) return;
-        if (ctx.pgVersion >= 12 && (ctx.state.notNullChecks.has(`${a.table}/${column}`) || ctx.state.notNullChecks.has(`${bare(a.table)}/${column}`))) return;
         const ck = quoteIdent(defaultConstraintName(bare(a.table), column, 'not_null'));
         const c = quoteIdent(column);
         const base = `SET NOT NULL on column ${column} of existing table ${a.table} takes an ACCESS EXCLUSIVE lock and scans the whole table for NULLs: all reads and writes of ${a.table} wait for the scan.`;
         const message =
           ctx.pgVersion >= 12
-            ? `${base} Instead: ALTER TABLE ${a.sql} ADD CONSTRAINT ${ck} CHECK (${c} IS NOT NULL) NOT VALID; in a later migration VALIDATE CONSTRAINT ${ck} (no blocking lock); then SET NOT NULL (no scan on PostgreSQL 12+ thanks to the validated CHECK) and DROP CONSTRAINT ${ck}.${ctx.pgVersion >= 18 ? ` On PostgreSQL 18+ you can also ADD CONSTRAINT ${ck} NOT NULL ${c} NOT VALID, then VALIDATE CONSTRAINT ${ck} in a later migration.` : ''}`
+            ? `${base} Instead: ALTER TABLE ${sqlName(a)} ADD CONSTRAINT ${ck} CHECK (${c} IS NOT NULL) NOT VALID; in a later migration VALIDATE CONSTRAINT ${ck} (no blocking lock); then SET NOT NULL (no scan on PostgreSQL 12+ thanks to the validated CHECK) and DROP CONSTRAINT ${ck}.${ctx.pgVersion >= 18 ? ` On PostgreSQL 18+ you can also ADD CONSTRAINT ${ck} NOT NULL ${c} NOT VALID, then VALIDATE CONSTRAINT ${ck} in a later migration.` : ''}`
             : `${base} Before PostgreSQL 12 SET NOT NULL always scans, even with a validated CHECK: keep a CHECK (${c} IS NOT NULL) constraint instead (ADD … NOT VALID, then VALIDATE in a later migration), or run this in a low-traffic window.`;
         ctx.report({ message, ...(range ?? stmtStartRange(ctx)) });
-      });
+      }
     },
   },
   {
@@ -1186,22 +1504,33 @@ export const lockingRules: Rule[] = [
       'Instead: add the column without a default, `ALTER COLUMN … SET DEFAULT …` (applies to new rows only), then backfill existing rows in batches (the quick fix does the first two steps; existing rows stay NULL until backfilled). Functions the linter does not know are reported as *may be volatile*: if they are declared IMMUTABLE or STABLE there is no rewrite. Tables created earlier in the same section are not flagged.',
     bad: 'ALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid();',
     good: 'ALTER TABLE users ADD COLUMN token uuid, ALTER COLUMN token SET DEFAULT gen_random_uuid();\n-- then backfill in batches:\nUPDATE users SET token = gen_random_uuid() WHERE id BETWEEN 1 AND 10000 AND token IS NULL;',
+    types: ['AlterTableStmt'],
     check(ctx) {
       const a = alterTable(ctx);
       if (!a || a.isNew) return;
-      const segs = alterSegments(ctx, a.rel, a.cmds.length);
-      a.cmds.forEach((cmd, i) => {
-        if (cmd?.subtype !== 'AT_AddColumn') return;
+      for (let i = 0; i < a.cmds.length; i++) {
+        const cmd = a.cmds[i];
+        if (cmd?.subtype !== 'AT_AddColumn') continue;
         const col = columnDefOf(cmd.def);
-        const cons = (col?.constraints ?? []).map(constraintOf);
-        const k = cons.findIndex((c) => c?.contype === 'CONSTR_DEFAULT');
-        const def = cons[k];
-        if (!col?.colname || !def?.raw_expr) return;
-        if (as<{ isnull?: boolean }>(def.raw_expr, 'A_Const')?.isnull) return;
+        const raw = col?.constraints;
+        if (!raw || !col.colname) continue;
+        let k = -1;
+        let def: ConstraintNode | undefined;
+        for (let j = 0; j < raw.length; j++) {
+          const c = constraintOf(raw[j]);
+          if (c?.contype === 'CONSTR_DEFAULT') {
+            k = j;
+            def = c;
+            break;
+          }
+        }
+        if (!def?.raw_expr) continue;
+        if (as<{ isnull?: boolean }>(def.raw_expr, 'A_Const')?.isnull) continue;
         const vol = defaultVolatility(def.raw_expr);
         const old = ctx.pgVersion < 11;
-        if (!old && vol.kind === 'ok') return;
-        const seg = segs?.[i];
+        if (!old && vol.kind === 'ok') continue;
+        const cons = raw.map(constraintOf);
+        const seg = segments(ctx, a)?.[i];
         const ext = seg ? inlineConstraintExtent(ctx, seg, col, k) : undefined;
         const exprText = ext && ext.toks.length > 1 ? ctx.text.slice(ext.toks[1].start, ext.end) : undefined;
         const shown = exprText ?? 'the expression';
@@ -1233,7 +1562,7 @@ export const lockingRules: Rule[] = [
               ]
             : [];
         ctx.report({ message, ...range, fixes });
-      });
+      }
     },
   },
   {
@@ -1247,6 +1576,7 @@ export const lockingRules: Rule[] = [
       'Instead: add a plain nullable column and backfill it in batches — for a serial/identity column, create the sequence and `SET DEFAULT nextval(…)` for new rows (or, once the column is backfilled and NOT NULL, `ALTER COLUMN … ADD GENERATED BY DEFAULT AS IDENTITY` and `setval` past the largest value); for a stored generated column, keep the value up to date with a trigger, or on PostgreSQL 18+ use a VIRTUAL generated column (computed on read, no rewrite). Tables created earlier in the same section are not flagged.',
     bad: 'ALTER TABLE events ADD COLUMN seq bigserial;',
     good: 'CREATE SEQUENCE events_seq_seq;\nALTER TABLE events ADD COLUMN seq bigint, ALTER COLUMN seq SET DEFAULT nextval(\'events_seq_seq\');\n-- then backfill existing rows in batches',
+    types: ['AlterTableStmt'],
     check(ctx) {
       const a = alterTable(ctx);
       if (!a || a.isNew) return;
@@ -1254,12 +1584,13 @@ export const lockingRules: Rule[] = [
         if (cmd?.subtype !== 'AT_AddColumn') continue;
         const col = columnDefOf(cmd.def);
         if (!col?.colname) continue;
-        const t = typeInfo(col.typeName);
-        const rewrite = `rewrites the whole table ${a.table} (and its indexes) while holding an ACCESS EXCLUSIVE lock: all reads and writes wait for the rewrite`;
-        if (!t.schema && ['serial', 'serial4', 'bigserial', 'serial8', 'smallserial', 'serial2'].includes(t.name)) {
+        const serial = serialType(col.typeName);
+        if (serial === undefined && !col.constraints) continue;
+        if (serial !== undefined) {
+          const t = { name: serial };
           const seq = quoteIdent(defaultConstraintName(bare(a.table), col.colname, 'seq'));
           ctx.report({
-            message: `ADD COLUMN ${col.colname} ${t.name} fills every existing row from a sequence, so it ${rewrite}. Instead: CREATE SEQUENCE ${seq}; add the column as a plain nullable ${t.name === 'bigserial' || t.name === 'serial8' ? 'bigint' : t.name === 'smallserial' || t.name === 'serial2' ? 'smallint' : 'integer'} with ALTER COLUMN ${quoteIdent(col.colname)} SET DEFAULT nextval('${seq.replace(/'/g, "''")}') for new rows, then backfill existing rows in batches.`,
+            message: `ADD COLUMN ${col.colname} ${t.name} fills every existing row from a sequence, so it ${addColumnRewrite(a)}. Instead: CREATE SEQUENCE ${seq}; add the column as a plain nullable ${t.name === 'bigserial' || t.name === 'serial8' ? 'bigint' : t.name === 'smallserial' || t.name === 'serial2' ? 'smallint' : 'integer'} with ALTER COLUMN ${quoteIdent(col.colname)} SET DEFAULT nextval('${seq.replace(/'/g, "''")}') for new rows, then backfill existing rows in batches.`,
             ...rangeAt(ctx, col.typeName?.location),
           });
           continue;
@@ -1268,12 +1599,12 @@ export const lockingRules: Rule[] = [
           const con = constraintOf(c);
           if (con?.contype === 'CONSTR_IDENTITY') {
             ctx.report({
-              message: `ADD COLUMN ${col.colname} … GENERATED AS IDENTITY assigns a value to every existing row, so it ${rewrite}. Instead: add a plain nullable bigint column, backfill it in batches, make it NOT NULL (via a validated CHECK, see set-not-null), then ALTER COLUMN ${quoteIdent(col.colname)} ADD GENERATED BY DEFAULT AS IDENTITY and setval its sequence past the largest value.`,
+              message: `ADD COLUMN ${col.colname} … GENERATED AS IDENTITY assigns a value to every existing row, so it ${addColumnRewrite(a)}. Instead: add a plain nullable bigint column, backfill it in batches, make it NOT NULL (via a validated CHECK, see set-not-null), then ALTER COLUMN ${quoteIdent(col.colname)} ADD GENERATED BY DEFAULT AS IDENTITY and setval its sequence past the largest value.`,
               ...rangeAt(ctx, con.location),
             });
           } else if (con?.contype === 'CONSTR_GENERATED' && con.generated_kind === 's') {
             ctx.report({
-              message: `ADD COLUMN ${col.colname} … GENERATED ALWAYS AS (…) STORED computes and stores the value for every existing row, so it ${rewrite}. Instead: ${ctx.pgVersion >= 18 ? 'use a VIRTUAL generated column (PostgreSQL 18+: computed on read, no rewrite), or ' : ''}add a plain nullable column kept up to date by a trigger and backfill it in batches.`,
+              message: `ADD COLUMN ${col.colname} … GENERATED ALWAYS AS (…) STORED computes and stores the value for every existing row, so it ${addColumnRewrite(a)}. Instead: ${ctx.pgVersion >= 18 ? 'use a VIRTUAL generated column (PostgreSQL 18+: computed on read, no rewrite), or ' : ''}add a plain nullable column kept up to date by a trigger and backfill it in batches.`,
               ...rangeAt(ctx, con.location),
             });
           }
@@ -1293,6 +1624,7 @@ export const lockingRules: Rule[] = [
       'For other changes: add a new column, keep it in sync (trigger), backfill in batches, and switch over in later migrations. Tables created earlier in the same section are not flagged.',
     bad: 'ALTER TABLE events ALTER COLUMN id TYPE bigint;',
     good: 'ALTER TABLE users ALTER COLUMN name TYPE varchar(200); -- was varchar(100): no rewrite',
+    types: ['AlterTableStmt', 'CreateStmt', 'RenameStmt'],
     check(ctx) {
       const types = knownTypes(ctx);
       try {
@@ -1303,7 +1635,7 @@ export const lockingRules: Rule[] = [
           const def = columnDefOf(cmd.def);
           if (!def?.typeName) continue;
           const to = typeInfo(def.typeName);
-          const from = types.get(`${bare(a.table)}/${cmd.name}`);
+          const from = knownType(types, `${bare(a.table)}/${cmd.name}`);
           const using = def.raw_default !== undefined;
           if (!using && !def.collClause && from && noRewrite(from, to)) continue;
           const rewrite = `rewrites the whole table ${a.table} and rebuilds its indexes while holding an ACCESS EXCLUSIVE lock: all reads and writes of ${a.table} wait for the rewrite`;
@@ -1331,12 +1663,16 @@ export const lockingRules: Rule[] = [
       'Set `lock_timeout` first (`SET LOCAL lock_timeout = \'5s\'` inside a transaction, `SET lock_timeout` outside), so the statement gives up quickly and the migration can be retried. Reported once per section, at the first such statement; silent when the environment configures lockTimeout (the runner sets it) and for tables created earlier in the section.',
     bad: 'ALTER TABLE users ADD COLUMN nickname text;',
     good: "SET LOCAL lock_timeout = '5s';\nALTER TABLE users ADD COLUMN nickname text;",
+    // No `types`: the quick fix inserts the SET before the section's first statement, whatever its type
+    // (the runner numbers the statements it judges from 0 in each section).
     check(ctx) {
-      if (!firstStatement.has(ctx)) firstStatement.set(ctx, ctx.stmt.start);
-      if (ctx.state.lockTimeoutSet || lockTimeoutReported.has(ctx)) return;
-      const lock = locksTaken(ctx).find((l) => STRONG.includes(l.mode));
+      const stmt = ctx.stmt;
+      const mem = lockTimeoutMemory.get(ctx);
+      if (stmt.index === 0 && mem.first === undefined) mem.first = stmt.start;
+      if (ctx.state.lockTimeoutSet || mem.reported || !LOCK_TYPE_SET.has(stmt.type ?? '')) return;
+      const lock = locksTaken(ctx).find((l) => isStrong(l.mode));
       if (!lock) return;
-      lockTimeoutReported.add(ctx);
+      mem.reported = true;
       const text = ctx.text;
       // The start of the statement's line, above the comment lines right over it (they may be
       // `-- bulwark-ignore` comments that must stay next to their statement), never above the marker.
@@ -1356,13 +1692,13 @@ export const lockingRules: Rule[] = [
         at = lineStart(ctx.stmt.start);
         set = "SET LOCAL lock_timeout = '5s';\n";
       } else {
-        at = lineStart(firstStatement.get(ctx) ?? ctx.stmt.start);
+        at = lineStart(mem.first ?? ctx.stmt.start);
         set = ctx.stmt.inTransaction ? "SET LOCAL lock_timeout = '5s';\n" : "SET lock_timeout = '5s';\n";
       }
       const queued = lock.mode === 'ACCESS EXCLUSIVE' ? `every later query on ${lock.table} — reads too — queues behind it` : `every later write to ${lock.table} queues behind it`;
       ctx.report({
         message: `${lock.what} needs ${lock.mode.startsWith('A') ? 'an' : 'a'} ${lock.mode} lock on existing table ${lock.table} and no lock_timeout is set: if it has to wait for the lock (behind a long query or transaction), ${queued} until it gets the lock — an outage. Set a lock_timeout first (${set.trim()}) so it fails fast and can be retried. (Reported once per section.)`,
-        ...lock.range,
+        ...lockRange(ctx, lock),
         fixes: [ctx.insert(`Insert ${set.trim()}`, at, set)],
       });
     },
@@ -1378,10 +1714,9 @@ export const lockingRules: Rule[] = [
       'Put the work on other tables (and data backfills) in separate migrations, or order the statements so the exclusive lock is taken last, just before COMMIT. Reported at the later statement, naming the locked table; tables created earlier in the section are ignored.',
     bad: 'ALTER TABLE users ADD COLUMN plan text;\nUPDATE accounts SET plan = \'free\';',
     good: '-- migration 1\nALTER TABLE users ADD COLUMN plan text;\n-- migration 2\nUPDATE accounts SET plan = \'free\';',
+    types: [...LOCK_TYPES, ...DML_TYPES],
     check(ctx) {
-      let memo = lockAt.get(ctx.state);
-      if (!memo) lockAt.set(ctx.state, (memo = { byOffset: new Map(), held: new Set(), seen: 0 }));
-      const m = memo;
+      const m = lockAt.get(ctx.state);
       const exclusive = ctx.state.exclusiveInTx;
       if (exclusive.size === 0 && (m.seen > 0 || m.held.size > 0)) {
         // COMMIT/ROLLBACK ended the transaction: its locks are gone.
@@ -1390,18 +1725,29 @@ export const lockingRules: Rule[] = [
         m.seen = 0;
       }
       if (exclusive.size !== m.seen) {
-        for (const t of exclusive.keys()) m.held.add(bare(t));
+        // The framework only appends to exclusiveInTx (or clears it at COMMIT, handled above): the first
+        // `seen` tables are already held.
+        let k = 0;
+        for (const t of exclusive.keys()) if (k++ >= m.seen) m.held.add(bare(t));
         m.seen = exclusive.size;
       }
+      // Outside a transaction nothing is held and nothing is reported.
+      if (!ctx.stmt.inTransaction) return;
       const locks = locksTaken(ctx);
       try {
         if (!ctx.stmt.inTransaction || exclusive.size === 0) return;
         let target: { table: string; range: { start: number; end: number }; what: string; data: boolean } | undefined;
         const data = dataTouched(ctx);
-        if (data.length) target = { table: relationName(data[0].rv), range: relRange(ctx, data[0].rv), what: data[0].what, data: true };
+        if (data) target = { table: relationName(data.rv), range: relRange(ctx, data.rv), what: data.what, data: true };
         else {
-          const other = locks.find((l) => !m.held.has(bare(l.table)));
-          if (other) target = { table: other.table, range: other.range, what: other.what, data: false };
+          let other: LockTaken | undefined;
+          for (const l of locks) {
+            if (!m.held.has(bare(l.table))) {
+              other = l;
+              break;
+            }
+          }
+          if (other) target = { table: other.table, range: lockRange(ctx, other), what: other.what, data: false };
         }
         if (!target) return;
         const shown: [string, number][] = [];
@@ -1417,17 +1763,21 @@ export const lockingRules: Rule[] = [
         const more = exclusive.size > shown.length ? ` (and ${exclusive.size - shown.length} more)` : '';
         const first = lockOf(shown[0][0], shown[0][1]);
         const blocked = first ? BLOCKED[first.mode] : 'reads and/or writes';
-        const verbs: Record<string, string> = { UPDATE: 'updates rows of', DELETE: 'deletes rows of', 'INSERT … SELECT': 'writes rows into', MERGE: 'merges rows into', SELECT: 'scans', COPY: 'copies rows of' };
-        const work = target.data ? `${target.what} ${verbs[target.what] ?? 'works on'} ${target.table}` : `${target.what} locks ${target.table} too`;
+        const work = target.data ? `${target.what} ${DML_VERBS[target.what] ?? 'works on'} ${target.table}` : `${target.what} locks ${target.table} too`;
         ctx.report({
           message: `${work} while the ${shown.map(describe).join(' and the ')}${more} ${shown.length > 1 ? 'are' : 'is'} still held — locks last until COMMIT, so ${shown.map(([t]) => t).join(', ')}${more ? ' and the others' : ''} ${exclusive.size > 1 ? 'stay' : 'stays'} blocked (${blocked}) for as long as this statement runs${target.data ? '' : ', and holding strong locks on several tables risks deadlocks with application transactions'}. Move this statement to a separate migration, or order the statements so the blocking lock is taken last.`,
           ...target.range,
         });
       } finally {
-        const strong = locks.filter((l) => STRONG.includes(l.mode));
-        if (strong.length && ctx.stmt.inTransaction) {
-          m.byOffset.set(ctx.stmt.start, strong);
-          for (const l of strong) m.held.add(bare(l.table));
+        if (locks.length && ctx.stmt.inTransaction) {
+          let all = true;
+          for (const l of locks) if (!isStrong(l.mode)) all = false;
+          // (The memoized list is never modified: it can be kept as it is.)
+          const strong = all ? locks : locks.filter((l) => isStrong(l.mode));
+          if (strong.length) {
+            m.byOffset.set(ctx.stmt.start, strong);
+            for (const l of strong) m.held.add(bare(l.table));
+          }
         }
       }
     },
@@ -1443,8 +1793,8 @@ export const lockingRules: Rule[] = [
       'To reclaim space or reorder a table online, use the pg_repack or pg_squeeze extensions (or `REPACK … CONCURRENTLY` from PostgreSQL 19); a plain `VACUUM` does not block reads or writes. Tables created earlier in the same section are not flagged.',
     bad: 'VACUUM FULL events;',
     good: '-- outside migrations: pg_repack --table events',
+    types: ['VacuumStmt', 'ClusterStmt'],
     check(ctx) {
-      const alt = `Rewrite it online with pg_repack or pg_squeeze${ctx.pgVersion >= 19 ? ', or REPACK … CONCURRENTLY' : ' (or REPACK … CONCURRENTLY from PostgreSQL 19)'}; a plain VACUUM does not block reads or writes.`;
       const v = as<{ options?: unknown[]; rels?: unknown[]; is_vacuumcmd?: boolean }>(ctx.stmt.node, 'VacuumStmt');
       if (v) {
         const full = v.is_vacuumcmd ? hasOption(v.options, 'full') : undefined;
@@ -1454,7 +1804,7 @@ export const lockingRules: Rule[] = [
         if (rels.length && !existing.length) return;
         const what = existing.length ? existing.map(relationName).join(', ') : 'every table of the database';
         ctx.report({
-          message: `VACUUM FULL rewrites ${what} (with ${existing.length === 1 ? 'its' : 'their'} indexes) while holding an ACCESS EXCLUSIVE lock: all reads and writes wait for the whole rewrite (which also needs disk space for a full copy). ${alt}`,
+          message: `VACUUM FULL rewrites ${what} (with ${existing.length === 1 ? 'its' : 'their'} indexes) while holding an ACCESS EXCLUSIVE lock: all reads and writes wait for the whole rewrite (which also needs disk space for a full copy). ${onlineRewrite(ctx)}`,
           ...rangeAt(ctx, full.location),
         });
         return;
@@ -1464,7 +1814,7 @@ export const lockingRules: Rule[] = [
       const kw = keyword(ctx, 'cluster');
       const what = c.relation ? relationName(c.relation) : 'every previously clustered table';
       ctx.report({
-        message: `CLUSTER rewrites ${what} and its indexes in index order while holding an ACCESS EXCLUSIVE lock: all reads and writes wait for the whole rewrite. ${alt}`,
+        message: `CLUSTER rewrites ${what} and its indexes in index order while holding an ACCESS EXCLUSIVE lock: all reads and writes wait for the whole rewrite. ${onlineRewrite(ctx)}`,
         ...(kw ? { start: kw.start, end: kw.end } : stmtStartRange(ctx)),
       });
     },

@@ -1,28 +1,40 @@
-import { as, names, RangeVar, relationName } from '../ast';
+import { names, RangeVar, relationName } from '../ast';
 import type { FileState, RuleContext } from '../context';
 import type { Rule } from '../lint';
 import type { Fix, StatementInfo } from '../types';
-import { indentBefore, isWord, lexSql, nameEnd, Token, tokenIndexAt, tokensOf, validated } from './idempotency';
+import { indentBefore, lexerOf, lexSql, nameEnd, proven, sameAsParsed, Token, tokenIndexAt, tokensOf } from './idempotency';
 
 // ---------------------------------------------------------------------------------------------------
 // Explicit transactions. ctx.state.explicitTx says whether a BEGIN is open before the current statement
 // (rules run before the runner's tracking); COMMIT/ROLLBACK AND CHAIN, which end a transaction and open
 // the next one at once, are tracked here, together with the last statement of the section (where a
-// missing COMMIT goes). FileState is per section, so it keys the memo.
+// missing COMMIT goes). FileState is per section and sections are linted one after the other, so the memo
+// belongs to the last FileState seen.
 // ---------------------------------------------------------------------------------------------------
 
 interface TxMemo {
-  /** Whether an explicit transaction was open before each statement judged so far. */
-  before: WeakMap<StatementInfo, boolean>;
+  /** The statement judged last, and whether an explicit transaction was open before it. */
+  seen?: StatementInfo;
+  seenOpenBefore: boolean;
   /** A COMMIT/ROLLBACK AND CHAIN left a new transaction open (offset and range of that statement). */
   chained?: { start: number; end: number };
   /** Keyword range of the last BEGIN / START TRANSACTION. */
   begin?: { start: number; end: number };
-  /** The section's last top-level statement (its parsed text, to find its last token when needed). */
-  last?: { text: string; start: number; end: number; terminatorEnd: number };
+  /** The section's last top-level statement, and its parsed text (to find its last token when needed). */
+  last?: StatementInfo;
+  lastText: string;
 }
 
-const txMemos = new WeakMap<FileState, TxMemo>();
+let txState: FileState | undefined;
+let txLast: TxMemo = { seenOpenBefore: false, lastText: '' };
+
+function txMemo(state: FileState): TxMemo {
+  if (txState !== state) {
+    txState = state;
+    txLast = { seenOpenBefore: false, lastText: '' };
+  }
+  return txLast;
+}
 
 const START_KINDS = new Set(['TRANS_STMT_BEGIN', 'TRANS_STMT_START']);
 const END_KINDS = new Set(['TRANS_STMT_COMMIT', 'TRANS_STMT_ROLLBACK']);
@@ -33,36 +45,43 @@ interface TxStmt {
   chain?: boolean;
 }
 
+function isWordTok(t: Token | undefined, a: string, b?: string): boolean {
+  return t !== undefined && t.kind === 'word' && (t.value === a || t.value === b);
+}
+
 /** Keyword range of a transaction statement: `BEGIN`, `START TRANSACTION`, `COMMIT PREPARED`, `ROLLBACK`. */
-function txKeywords(tokens: Token[], fallback: { start: number; end: number }): { start: number; end: number } {
-  if (!tokens.length) return fallback;
-  const second = tokens[1];
-  const two = isWord(tokens[0], 'start', 'prepare') || (isWord(tokens[0], 'commit', 'rollback') && isWord(second, 'prepared'));
-  return { start: tokens[0].start, end: two && second ? second.end : tokens[0].end };
+function txKeywords(ctx: RuleContext): { start: number; end: number } {
+  const lx = lexerOf(ctx);
+  const first = lx.get(0);
+  if (!first) return { start: ctx.stmt.start, end: ctx.stmt.end };
+  const second = lx.get(1);
+  const two = isWordTok(first, 'start', 'prepare') || (isWordTok(first, 'commit', 'rollback') && isWordTok(second, 'prepared'));
+  return { start: first.start, end: two && second ? second.end : first.end };
 }
 
 /** Judge-time view of the transaction state (once per statement, whichever transaction rule runs first). */
-function observe(ctx: RuleContext): { openBefore: boolean; memo: TxMemo } {
-  let memo = txMemos.get(ctx.state);
-  if (!memo) txMemos.set(ctx.state, (memo = { before: new WeakMap() }));
-  const known = memo.before.get(ctx.stmt);
-  if (known !== undefined) return { openBefore: known, memo };
+function observe(ctx: RuleContext, memo: TxMemo): boolean {
+  const stmt = ctx.stmt;
+  if (memo.seen === stmt) return memo.seenOpenBefore;
   const openBefore = ctx.state.explicitTx || memo.chained !== undefined;
-  memo.before.set(ctx.stmt, openBefore);
-  if (!ctx.stmt.embedded) memo.last = { text: ctx.parsedText || ctx.stmt.text, start: ctx.stmt.start, end: ctx.stmt.end, terminatorEnd: ctx.stmt.terminatorEnd };
-  const tx = as<TxStmt>(ctx.stmt.node, 'TransactionStmt');
-  if (!tx) return { openBefore, memo };
-  const tokens = tokensOf(ctx);
-  const kind = tx.kind ?? '';
+  memo.seen = stmt;
+  memo.seenOpenBefore = openBefore;
+  if (!stmt.embedded) {
+    memo.last = stmt;
+    memo.lastText = ctx.parsedText || stmt.text;
+  }
+  if (stmt.type !== 'TransactionStmt') return openBefore;
+  const kind = (stmt.node as { TransactionStmt: TxStmt }).TransactionStmt.kind ?? '';
   if (START_KINDS.has(kind)) {
     memo.chained = undefined;
-    memo.begin = txKeywords(tokens, { start: ctx.stmt.start, end: ctx.stmt.end });
+    memo.begin = txKeywords(ctx);
   } else if (END_KINDS.has(kind)) {
-    memo.chained = tx.chain && openBefore && tokens.length ? { start: tokens[0].start, end: tokens[tokens.length - 1].end } : undefined;
+    const tokens = (stmt.node as { TransactionStmt: TxStmt }).TransactionStmt.chain && openBefore ? tokensOf(ctx) : [];
+    memo.chained = tokens.length ? { start: tokens[0].start, end: tokens[tokens.length - 1].end } : undefined;
   } else if (PREPARED_KINDS.has(kind)) {
     memo.chained = undefined;
   }
-  return { openBefore, memo };
+  return openBefore;
 }
 
 /** Delete the current statement with its ';', and its line when it stands alone there. */
@@ -87,6 +106,8 @@ function deleteStatement(ctx: RuleContext, title: string): Fix {
 // ---------------------------------------------------------------------------------------------------
 
 const MAX_IDENT_BYTES = 63;
+/** Names this long (in bytes) or longer are candidates (the AST holds them truncated to at most 63). */
+const LONG_BYTES = MAX_IDENT_BYTES - 3;
 
 export function truncateIdentifier(s: string): string {
   if (Buffer.byteLength(s, 'utf8') <= MAX_IDENT_BYTES) return s;
@@ -101,97 +122,122 @@ export function truncateIdentifier(s: string): string {
   return out;
 }
 
-/** Names the statement creates or renames to (as the parser holds them: already truncated). */
-function createdNames(node: unknown): string[] {
-  const out: string[] = [];
-  const add = (n: string | undefined) => {
-    if (n) out.push(n);
-  };
-  const last = (list: unknown) => {
-    const n = names(list);
-    add(n[n.length - 1]);
-  };
-  const constraints = (list: unknown[] | undefined) => {
-    for (const c of list ?? []) add(as<{ conname?: string }>(c, 'Constraint')?.conname);
-  };
-  const columns = (list: unknown[] | undefined) => {
-    for (const e of list ?? []) {
-      const col = as<{ colname?: string; constraints?: unknown[] }>(e, 'ColumnDef');
-      if (col) {
-        add(col.colname);
-        constraints(col.constraints);
-      } else add(as<{ conname?: string }>(e, 'Constraint')?.conname);
-    }
-  };
-  const selectAliases = (q: unknown) => {
-    let sel = as<SelectNode>(q, 'SelectStmt');
-    while (sel?.larg) sel = sel.larg;
-    for (const t of sel?.targetList ?? []) add(as<{ name?: string }>(t, 'ResTarget')?.name);
-  };
-  const u = node && typeof node === 'object' ? Object.entries(node)[0] : undefined;
-  if (!u) return out;
-  const [type, v] = u as [string, Record<string, unknown>];
+/** The inner object of a wrapped node (`{ Type: {...} }`), without as()'s Object.keys allocation. */
+function node<T>(n: unknown, type: string): T | undefined {
+  return n !== null && typeof n === 'object' ? ((n as Record<string, unknown>)[type] as T | undefined) : undefined;
+}
+
+/** The current statement's inner node (rules with `types` know which type it is). */
+function stmtNode<T>(ctx: RuleContext): T {
+  return (ctx.stmt.node as Record<string, unknown>)[ctx.stmt.type!] as T;
+}
+
+type Long = Set<string> | undefined;
+
+/** Add a name to the set of long ones (created lazily: almost every statement has none). */
+function addLong(acc: Long, n: string | undefined): Long {
+  // At most 3 UTF-8 bytes per UTF-16 unit: shorter strings cannot reach LONG_BYTES.
+  if (n && n.length * 3 >= LONG_BYTES && Buffer.byteLength(n, 'utf8') >= LONG_BYTES) (acc ??= new Set()).add(n);
+  return acc;
+}
+
+/** Last non-empty string of a `[{String: {sval}}]` list (names(list).at(-1)). */
+function lastName(list: unknown): string | undefined {
+  if (!Array.isArray(list)) return undefined;
+  for (let k = list.length - 1; k >= 0; k--) {
+    const sv = node<{ sval?: string }>(list[k], 'String')?.sval;
+    if (sv) return sv;
+  }
+  return undefined;
+}
+
+function longConstraints(acc: Long, list: unknown[] | undefined): Long {
+  if (list) for (const c of list) acc = addLong(acc, node<{ conname?: string }>(c, 'Constraint')?.conname);
+  return acc;
+}
+
+function longColumns(acc: Long, list: unknown[] | undefined): Long {
+  if (!list) return acc;
+  for (const e of list) {
+    const col = node<{ colname?: string; constraints?: unknown[] }>(e, 'ColumnDef');
+    if (col) {
+      acc = addLong(acc, col.colname);
+      acc = longConstraints(acc, col.constraints);
+    } else acc = addLong(acc, node<{ conname?: string }>(e, 'Constraint')?.conname);
+  }
+  return acc;
+}
+
+function longSelectAliases(acc: Long, q: unknown): Long {
+  let sel = node<SelectNode>(q, 'SelectStmt');
+  while (sel?.larg) sel = sel.larg;
+  for (const t of sel?.targetList ?? []) acc = addLong(acc, node<{ name?: string }>(t, 'ResTarget')?.name);
+  return acc;
+}
+
+/** The long names (≥ 60 bytes) a statement creates or renames to (as the parser holds them: already truncated). */
+function longCreatedNames(acc: Long, type: string | undefined, v: Record<string, unknown> | undefined): Long {
+  if (!v) return acc;
   switch (type) {
     case 'CreateStmt':
-      add((v.relation as RangeVar | undefined)?.relname);
-      columns(v.tableElts as unknown[]);
-      break;
+      acc = addLong(acc, (v.relation as RangeVar | undefined)?.relname);
+      return longColumns(acc, v.tableElts as unknown[]);
     case 'CreateTableAsStmt': {
       const into = v.into as { rel?: RangeVar; colNames?: unknown[] } | undefined;
-      add(into?.rel?.relname);
-      for (const n of names(into?.colNames)) add(n);
-      selectAliases(v.query);
-      break;
+      acc = addLong(acc, into?.rel?.relname);
+      if (into?.colNames) for (const n of names(into.colNames)) acc = addLong(acc, n);
+      return longSelectAliases(acc, v.query);
     }
     case 'ViewStmt':
-      add((v.view as RangeVar | undefined)?.relname);
-      for (const n of names(v.aliases)) add(n);
-      selectAliases(v.query);
-      break;
+      acc = addLong(acc, (v.view as RangeVar | undefined)?.relname);
+      if (v.aliases) for (const n of names(v.aliases)) acc = addLong(acc, n);
+      return longSelectAliases(acc, v.query);
     case 'IndexStmt':
-      add(v.idxname as string | undefined);
-      break;
+      return addLong(acc, v.idxname as string | undefined);
     case 'CreateSeqStmt':
-      add((v.sequence as RangeVar | undefined)?.relname);
-      break;
+      return addLong(acc, (v.sequence as RangeVar | undefined)?.relname);
     case 'CreateSchemaStmt':
-      add(v.schemaname as string | undefined);
-      for (const e of (v.schemaElts as unknown[] | undefined) ?? []) out.push(...createdNames(e));
-      break;
+      acc = addLong(acc, v.schemaname as string | undefined);
+      for (const e of (v.schemaElts as unknown[] | undefined) ?? []) {
+        if (!e || typeof e !== 'object') continue;
+        for (const k in e) {
+          acc = longCreatedNames(acc, k, (e as Record<string, Record<string, unknown>>)[k]);
+          break;
+        }
+      }
+      return acc;
     case 'CreateEnumStmt':
     case 'CreateRangeStmt':
-      last(v.typeName);
-      break;
+      return addLong(acc, lastName(v.typeName));
     case 'CompositeTypeStmt':
-      add((v.typevar as RangeVar | undefined)?.relname);
-      columns(v.coldeflist as unknown[]);
-      break;
+      acc = addLong(acc, (v.typevar as RangeVar | undefined)?.relname);
+      return longColumns(acc, v.coldeflist as unknown[]);
     case 'CreateDomainStmt':
-      last(v.domainname);
-      constraints(v.constraints as unknown[]);
-      break;
+      acc = addLong(acc, lastName(v.domainname));
+      return longConstraints(acc, v.constraints as unknown[]);
     case 'CreateFunctionStmt':
-      last(v.funcname);
-      break;
+      return addLong(acc, lastName(v.funcname));
     case 'CreateTrigStmt':
-      add(v.trigname as string | undefined);
-      break;
+      return addLong(acc, v.trigname as string | undefined);
     case 'CreatePolicyStmt':
-      add(v.policy_name as string | undefined);
-      break;
+      return addLong(acc, v.policy_name as string | undefined);
     case 'AlterTableStmt':
       for (const c of (v.cmds as unknown[] | undefined) ?? []) {
-        const cmd = as<{ subtype?: string; def?: unknown }>(c, 'AlterTableCmd');
-        if (cmd?.subtype === 'AT_AddColumn') columns([cmd.def]);
-        else if (cmd?.subtype === 'AT_AddConstraint') constraints([cmd.def]);
+        const cmd = node<{ subtype?: string; def?: unknown }>(c, 'AlterTableCmd');
+        if (cmd?.subtype === 'AT_AddColumn') acc = longColumns(acc, [cmd.def]);
+        else if (cmd?.subtype === 'AT_AddConstraint') acc = longConstraints(acc, [cmd.def]);
       }
-      break;
+      return acc;
     case 'RenameStmt':
-      add(v.newname as string | undefined);
-      break;
+      return addLong(acc, v.newname as string | undefined);
   }
-  return out;
+  return acc;
 }
+
+const IDENTIFIER_TYPES = [
+  'CreateStmt', 'CreateTableAsStmt', 'ViewStmt', 'IndexStmt', 'CreateSeqStmt', 'CreateSchemaStmt', 'CreateEnumStmt', 'CreateRangeStmt',
+  'CompositeTypeStmt', 'CreateDomainStmt', 'CreateFunctionStmt', 'CreateTrigStmt', 'CreatePolicyStmt', 'AlterTableStmt', 'RenameStmt',
+];
 
 // ---------------------------------------------------------------------------------------------------
 // Column lists.
@@ -210,9 +256,9 @@ interface SelectNode {
   op?: string;
 }
 
-const DUPLICATE_TYPES = new Set(['CreateStmt', 'CompositeTypeStmt', 'InsertStmt', 'UpdateStmt', 'ViewStmt', 'CreateTableAsStmt']);
+const DUPLICATE_TYPES = ['CreateStmt', 'CompositeTypeStmt', 'InsertStmt', 'UpdateStmt', 'ViewStmt', 'CreateTableAsStmt'];
 
-const CLAUSE_END = new Set(['from', 'where', 'group', 'having', 'window', 'order', 'limit', 'offset', 'fetch', 'for', 'into', 'union', 'intersect', 'except', 'returning', 'on']);
+const CLAUSE_END = ['from', 'where', 'group', 'having', 'window', 'order', 'limit', 'offset', 'fetch', 'for', 'into', 'union', 'intersect', 'except', 'returning', 'on'];
 
 /** The last token of a select-list item starting at a file offset (its alias, or the column name). */
 function targetNameToken(tokens: Token[], offset: number): Token | undefined {
@@ -222,7 +268,7 @@ function targetNameToken(tokens: Token[], offset: number): Token | undefined {
   let j = i;
   for (; j < tokens.length; j++) {
     const t = tokens[j];
-    if (t.depth < d || (t.depth === d && ((t.kind === 'punct' && (t.value === ',' || t.value === ')')) || (j > i && isWord(t, ...CLAUSE_END))))) break;
+    if (t.depth < d || (t.depth === d && ((t.kind === 'punct' && (t.value === ',' || t.value === ')')) || (j > i && t.kind === 'word' && CLAUSE_END.includes(t.value))))) break;
   }
   return tokens[j - 1];
 }
@@ -242,21 +288,119 @@ function listAfterName(tokens: Token[], nameIdx: number): Token[] {
 
 /** Output column names of a query (first arm of a set operation), undefined when unknown (`*`, expressions). */
 function outputNames(query: unknown): { name?: string; location?: number }[] | undefined {
-  let sel = as<SelectNode>(query, 'SelectStmt');
+  let sel = node<SelectNode>(query, 'SelectStmt');
   while (sel?.larg) sel = sel.larg;
   if (!sel?.targetList) return undefined;
   const out: { name?: string; location?: number }[] = [];
   for (const t of sel.targetList) {
-    const rt = as<ResTarget>(t, 'ResTarget');
+    const rt = node<ResTarget>(t, 'ResTarget');
     if (!rt) return undefined;
-    const ref = as<{ fields?: unknown[] }>(rt.val, 'ColumnRef');
-    if (ref?.fields?.some((f) => as(f, 'A_Star') !== undefined)) return undefined;
-    const fields = names(ref?.fields);
+    const ref = node<{ fields?: unknown[] }>(rt.val, 'ColumnRef');
+    if (ref?.fields?.some((f) => node(f, 'A_Star') !== undefined)) return undefined;
     // Unnamed constants and operator expressions are all called "?column?" (FigureColname in the server).
-    const anonymous = as(rt.val, 'A_Const') !== undefined || as<{ kind?: string }>(rt.val, 'A_Expr')?.kind === 'AEXPR_OP';
-    out.push({ name: rt.name ?? (ref ? fields[fields.length - 1] : anonymous ? '?column?' : undefined), location: rt.location });
+    const anonymous = node(rt.val, 'A_Const') !== undefined || node<{ kind?: string }>(rt.val, 'A_Expr')?.kind === 'AEXPR_OP';
+    out.push({ name: rt.name ?? (ref ? lastName(ref.fields) : anonymous ? '?column?' : undefined), location: rt.location });
   }
   return out;
+}
+
+/** Reused by the duplicate checks (one check at a time; cleared before each use). */
+const SEEN = new Set<string>();
+const SEEN_PARTIAL = new Set<string>();
+/** Column names of the current list, for lists short enough to compare pairwise (no Set hashing). */
+const NAMES: (string | undefined)[] = [];
+const PAIRWISE_MAX = 32;
+
+function reportDuplicate(ctx: RuleContext, col: string, where: string, at: { start: number; end: number } | undefined, pgError: string): void {
+  ctx.report({
+    message: `Column ${col} appears twice in ${where}: PostgreSQL rejects the statement ("${pgError}") and the migration fails here. Remove or rename the duplicate.`,
+    start: at?.start ?? ctx.stmt.start,
+    end: at?.end,
+  });
+}
+
+/** A plain column name (definition, view column) seen twice. */
+function reportPlainDuplicate(ctx: RuleContext, name: string, where: string, at: { start: number; end: number } | undefined): void {
+  reportDuplicate(ctx, name === '?column?' ? '"?column?" (an expression without AS)' : name, where, at, `column "${name}" specified more than once`);
+}
+
+/** Range of the token at an AST location (tokenized only when a duplicate is reported). */
+function nameRange(ctx: RuleContext, location: number | undefined): { start: number; end: number } | undefined {
+  if (location === undefined) return undefined;
+  const tokens = tokensOf(ctx);
+  const i = tokenIndexAt(tokens, ctx.offset(location));
+  return i < 0 ? undefined : { start: tokens[i].start, end: tokens[i].end };
+}
+
+/** Column definitions of CREATE TABLE / CREATE TYPE … AS (…). */
+function columnDefDuplicates(ctx: RuleContext, elts: unknown[] | undefined, what: string, rel: RangeVar | undefined): void {
+  if (!elts || elts.length < 2) return;
+  if (elts.length <= PAIRWISE_MAX) {
+    // Most tables: find whether any name repeats before doing anything else.
+    NAMES.length = 0;
+    let dup = false;
+    for (const e of elts) {
+      const n = node<{ colname?: string }>(e, 'ColumnDef')?.colname;
+      if (n) for (let k = 0; k < NAMES.length && !dup; k++) if (NAMES[k] === n) dup = true;
+      NAMES.push(n);
+    }
+    NAMES.length = 0;
+    if (!dup) return;
+  }
+  SEEN.clear();
+  for (const e of elts) {
+    const c = node<{ colname?: string; location?: number }>(e, 'ColumnDef');
+    if (!c?.colname) continue;
+    if (SEEN.has(c.colname)) reportPlainDuplicate(ctx, c.colname, `${what} ${relationName(rel)}`, nameRange(ctx, c.location));
+    SEEN.add(c.colname);
+  }
+}
+
+/** Assignment targets: whole-column twice, or whole + element, is an error; element + element is not. */
+function targetDuplicates(ctx: RuleContext, list: unknown[] | undefined, wherePrefix: string, rel: RangeVar | undefined, whereSuffix: string, specified: boolean): void {
+  if (!list || list.length < 2) return;
+  SEEN.clear();
+  SEEN_PARTIAL.clear();
+  for (const t of list) {
+    const rt = node<ResTarget>(t, 'ResTarget');
+    if (!rt?.name) continue;
+    const isPartial = (rt.indirection?.length ?? 0) > 0;
+    if (SEEN.has(rt.name) || (!isPartial && SEEN_PARTIAL.has(rt.name))) {
+      const pgError = specified ? `column "${rt.name}" specified more than once` : `multiple assignments to same column "${rt.name}"`;
+      reportDuplicate(ctx, rt.name, `${wherePrefix}${relationName(rel)}${whereSuffix}`, nameRange(ctx, rt.location), pgError);
+    }
+    (isPartial ? SEEN_PARTIAL : SEEN).add(rt.name);
+  }
+}
+
+/** View / CREATE TABLE AS: explicit column list, then the query's output names for the rest. */
+function viewColumnDuplicates(ctx: RuleContext, rel: RangeVar | undefined, aliases: unknown[] | undefined, query: unknown, what: string): void {
+  const aliasNames = names(aliases);
+  const out = outputNames(query);
+  SEEN.clear();
+  let aliasTokens: Token[] | undefined;
+  for (let k = 0; k < aliasNames.length; k++) {
+    const n = aliasNames[k];
+    if (SEEN.has(n)) {
+      if (!aliasTokens) {
+        const tokens = tokensOf(ctx);
+        aliasTokens = listAfterName(tokens, rel?.location !== undefined ? tokenIndexAt(tokens, ctx.offset(rel.location)) : -1);
+      }
+      const tok = aliasTokens[k];
+      reportPlainDuplicate(ctx, n, `${what} ${relationName(rel)}`, tok ? { start: tok.start, end: tok.end } : undefined);
+    }
+    SEEN.add(n);
+  }
+  if (!out) return;
+  for (let k = aliasNames.length; k < out.length; k++) {
+    const o = out[k];
+    if (!o.name) continue;
+    if (SEEN.has(o.name)) {
+      const tok = o.location !== undefined ? targetNameToken(tokensOf(ctx), ctx.offset(o.location)) : undefined;
+      reportPlainDuplicate(ctx, o.name, `${what} ${relationName(rel)}`, tok ? { start: tok.start, end: tok.end } : undefined);
+    }
+    SEEN.add(o.name);
+  }
 }
 
 export const transactionRules: Rule[] = [
@@ -270,11 +414,15 @@ export const transactionRules: Rule[] = [
 Add \`COMMIT;\` at the end of the section (\`COMMIT AND CHAIN\` also leaves a new transaction open). In a section the runner already wraps in a transaction, remove the BEGIN instead (see \`transaction-nesting\`).`,
     bad: 'BEGIN;\nALTER TABLE users ADD COLUMN bio text;',
     good: 'BEGIN;\nALTER TABLE users ADD COLUMN bio text;\nCOMMIT;',
+    // No `types`: the last statement of the section (whatever its type) is where the missing COMMIT goes.
     check(ctx) {
-      observe(ctx);
+      // In a section the runner wraps, finish() stays silent: only transaction statements matter there
+      // (for transaction-nesting), and they are observed whichever rule comes first.
+      if (ctx.section.transaction && ctx.stmt.type !== 'TransactionStmt') return;
+      observe(ctx, txMemo(ctx.state));
     },
     finish(ctx) {
-      const memo = txMemos.get(ctx.state);
+      const memo = txState === ctx.state ? txLast : undefined;
       const open = ctx.state.explicitTx || memo?.chained !== undefined;
       // In a wrapped section the runner's COMMIT ends the work: the problem there is the BEGIN itself (transaction-nesting).
       if (!open || ctx.section.transaction) return;
@@ -282,7 +430,7 @@ Add \`COMMIT;\` at the end of the section (\`COMMIT AND CHAIN\` also leaves a ne
       const kw = ctx.state.explicitTx ? (memo?.begin?.start === startAt ? memo?.begin : undefined) : memo?.chained;
       const start = startAt ?? ctx.section.start;
       const last = memo?.last;
-      const lastTokens = last ? lexSql(last.text, last.start) : [];
+      const lastTokens = last ? lexSql(memo!.lastText, last.start) : [];
       const title = 'Add COMMIT at the end of the section';
       const fix: Fix = !last || lastTokens.length === 0
         ? ctx.insert(title, ctx.section.end, '\nCOMMIT;\n')
@@ -312,16 +460,16 @@ Add \`COMMIT;\` at the end of the section (\`COMMIT AND CHAIN\` also leaves a ne
 SAVEPOINT, RELEASE and ROLLBACK TO SAVEPOINT are fine inside the runner's transaction.`,
     bad: '-- migrate:up\nBEGIN;\nALTER TABLE users ADD COLUMN bio text;\nCOMMIT;',
     good: '-- migrate:up\nALTER TABLE users ADD COLUMN bio text;',
+    types: ['TransactionStmt'],
     check(ctx) {
-      const { openBefore } = observe(ctx);
-      const tx = as<TxStmt>(ctx.stmt.node, 'TransactionStmt');
-      const kind = tx?.kind ?? '';
+      const openBefore = observe(ctx, txMemo(ctx.state));
+      const tx = stmtNode<TxStmt>(ctx);
+      const kind = tx.kind ?? '';
       const isStart = START_KINDS.has(kind);
       const isEnd = END_KINDS.has(kind);
       const isPrepared = PREPARED_KINDS.has(kind);
       if (!isStart && !isEnd && !isPrepared) return;
-      const tokens = tokensOf(ctx);
-      const kw = txKeywords(tokens, { start: ctx.stmt.start, end: ctx.stmt.end });
+      const kw = txKeywords(ctx);
       const word = ctx.text.slice(kw.start, kw.end).toUpperCase().replace(/\s+/g, ' ');
       if (ctx.section.transaction) {
         const who = ctx.section.kind === 'file'
@@ -363,7 +511,7 @@ SAVEPOINT, RELEASE and ROLLBACK TO SAVEPOINT are fine inside the runner's transa
             : `${word} without an open transaction: the statements before it were already committed one by one (PostgreSQL only warns "there is no transaction in progress"). Add BEGIN where the transaction should start, or remove the ${word}.`,
           start: kw.start,
           end: kw.end,
-          ...(rollback || tx?.chain ? {} : { fixes: [deleteStatement(ctx, `Remove the ${word}`)] }),
+          ...(rollback || tx.chain ? {} : { fixes: [deleteStatement(ctx, `Remove the ${word}`)] }),
         });
       }
     },
@@ -377,79 +525,36 @@ SAVEPOINT, RELEASE and ROLLBACK TO SAVEPOINT are fine inside the runner's transa
     bad: "UPDATE users SET status = 'active', status = 'pending';",
     good: "UPDATE users SET status = 'active';",
     embedded: true,
+    types: DUPLICATE_TYPES,
     check(ctx) {
-      const s = ctx.stmt;
-      if (!DUPLICATE_TYPES.has(s.type ?? '')) return;
-      const tokens = tokensOf(ctx);
-      const nameRange = (location: number | undefined) => {
-        if (location === undefined) return undefined;
-        const i = tokenIndexAt(tokens, ctx.offset(location));
-        return i < 0 ? undefined : { start: tokens[i].start, end: tokens[i].end };
-      };
-      const report = (col: string, where: string, at: { start: number; end: number } | undefined, pgError: string) => {
-        ctx.report({
-          message: `Column ${col} appears twice in ${where}: PostgreSQL rejects the statement ("${pgError}") and the migration fails here. Remove or rename the duplicate.`,
-          start: at?.start ?? s.start,
-          end: at?.end,
-        });
-      };
-      /** Plain column definitions / names with their ranges. */
-      const plain = (items: { name?: string; at?: { start: number; end: number } }[], where: string) => {
-        const seen = new Set<string>();
-        for (const it of items) {
-          if (!it.name) continue;
-          if (seen.has(it.name)) report(it.name === '?column?' ? '"?column?" (an expression without AS)' : it.name, where, it.at, `column "${it.name}" specified more than once`);
-          seen.add(it.name);
+      switch (ctx.stmt.type) {
+        case 'CreateStmt': {
+          const create = stmtNode<{ relation?: RangeVar; tableElts?: unknown[] }>(ctx);
+          return columnDefDuplicates(ctx, create.tableElts, 'CREATE TABLE', create.relation);
         }
-      };
-      /** Assignment targets: whole-column twice, or whole + element, is an error; element + element is not. */
-      const targets = (list: unknown[] | undefined, where: string, pgError: (c: string) => string) => {
-        const whole = new Set<string>();
-        const partial = new Set<string>();
-        for (const t of list ?? []) {
-          const rt = as<ResTarget>(t, 'ResTarget');
-          if (!rt?.name) continue;
-          const isPartial = (rt.indirection?.length ?? 0) > 0;
-          if (whole.has(rt.name) || (!isPartial && partial.has(rt.name))) report(rt.name, where, nameRange(rt.location), pgError(rt.name));
-          (isPartial ? partial : whole).add(rt.name);
+        case 'CompositeTypeStmt': {
+          const comp = stmtNode<{ typevar?: RangeVar; coldeflist?: unknown[] }>(ctx);
+          return columnDefDuplicates(ctx, comp.coldeflist, 'CREATE TYPE', comp.typevar);
         }
-      };
-      const columnDefs = (elts: unknown[] | undefined, where: string) =>
-        plain((elts ?? []).map((e) => as<{ colname?: string; location?: number }>(e, 'ColumnDef')).filter((c) => c !== undefined).map((c) => ({ name: c!.colname, at: nameRange(c!.location) })), where);
-      /** View / CREATE TABLE AS: explicit column list, then the query's output names for the rest. */
-      const viewColumns = (rel: RangeVar | undefined, aliases: unknown[] | undefined, query: unknown, what: string) => {
-        const where = `${what} ${relationName(rel)}`;
-        const aliasNames = names(aliases);
-        const relIdx = rel?.location !== undefined ? tokenIndexAt(tokens, ctx.offset(rel.location)) : -1;
-        const aliasTokens = listAfterName(tokens, relIdx);
-        const items: { name?: string; at?: { start: number; end: number } }[] = aliasNames.map((n, k) => ({ name: n, at: aliasTokens[k] ? { start: aliasTokens[k].start, end: aliasTokens[k].end } : undefined }));
-        const out = outputNames(query);
-        if (out) {
-          for (const o of out.slice(aliasNames.length)) {
-            const tok = o.location !== undefined ? targetNameToken(tokens, ctx.offset(o.location)) : undefined;
-            items.push({ name: o.name, at: tok ? { start: tok.start, end: tok.end } : undefined });
-          }
+        case 'InsertStmt': {
+          const ins = stmtNode<{ relation?: RangeVar; cols?: unknown[]; onConflictClause?: { targetList?: unknown[] } }>(ctx);
+          targetDuplicates(ctx, ins.cols, 'the column list of INSERT INTO ', ins.relation, '', true);
+          targetDuplicates(ctx, ins.onConflictClause?.targetList, 'ON CONFLICT DO UPDATE SET of ', ins.relation, '', false);
+          return;
         }
-        plain(items, where);
-      };
-
-      const create = as<{ relation?: RangeVar; tableElts?: unknown[] }>(s.node, 'CreateStmt');
-      if (create) return columnDefs(create.tableElts, `CREATE TABLE ${relationName(create.relation)}`);
-      const comp = as<{ typevar?: RangeVar; coldeflist?: unknown[] }>(s.node, 'CompositeTypeStmt');
-      if (comp) return columnDefs(comp.coldeflist, `CREATE TYPE ${relationName(comp.typevar)}`);
-      const ins = as<{ relation?: RangeVar; cols?: unknown[]; onConflictClause?: { targetList?: unknown[] } }>(s.node, 'InsertStmt');
-      if (ins) {
-        const table = relationName(ins.relation);
-        targets(ins.cols, `the column list of INSERT INTO ${table}`, (c) => `column "${c}" specified more than once`);
-        targets(ins.onConflictClause?.targetList, `ON CONFLICT DO UPDATE SET of ${table}`, (c) => `multiple assignments to same column "${c}"`);
-        return;
+        case 'UpdateStmt': {
+          const upd = stmtNode<{ relation?: RangeVar; targetList?: unknown[] }>(ctx);
+          return targetDuplicates(ctx, upd.targetList, 'UPDATE ', upd.relation, ' SET', false);
+        }
+        case 'ViewStmt': {
+          const view = stmtNode<{ view?: RangeVar; aliases?: unknown[]; query?: unknown }>(ctx);
+          return viewColumnDuplicates(ctx, view.view, view.aliases, view.query, 'the columns of view');
+        }
+        case 'CreateTableAsStmt': {
+          const ctas = stmtNode<{ into?: { rel?: RangeVar; colNames?: unknown[] }; query?: unknown; objtype?: string }>(ctx);
+          return viewColumnDuplicates(ctx, ctas.into?.rel, ctas.into?.colNames, ctas.query, ctas.objtype === 'OBJECT_MATVIEW' ? 'the columns of materialized view' : 'the columns of table');
+        }
       }
-      const upd = as<{ relation?: RangeVar; targetList?: unknown[] }>(s.node, 'UpdateStmt');
-      if (upd) return targets(upd.targetList, `UPDATE ${relationName(upd.relation)} SET`, (c) => `multiple assignments to same column "${c}"`);
-      const view = as<{ view?: RangeVar; aliases?: unknown[]; query?: unknown }>(s.node, 'ViewStmt');
-      if (view) return viewColumns(view.view, view.aliases, view.query, 'the columns of view');
-      const ctas = as<{ into?: { rel?: RangeVar; colNames?: unknown[] }; query?: unknown; objtype?: string }>(s.node, 'CreateTableAsStmt');
-      if (ctas) viewColumns(ctas.into?.rel, ctas.into?.colNames, ctas.query, ctas.objtype === 'OBJECT_MATVIEW' ? 'the columns of materialized view' : 'the columns of table');
     },
   },
   {
@@ -461,12 +566,14 @@ SAVEPOINT, RELEASE and ROLLBACK TO SAVEPOINT are fine inside the runner's transa
     bad: 'CREATE INDEX index_subscriptions_on_customer_id_and_plan_id_and_started_at_and_status ON subscriptions (customer_id, plan_id, started_at, status);',
     good: 'CREATE INDEX subscriptions_customer_plan_started_status_idx ON subscriptions (customer_id, plan_id, started_at, status);',
     embedded: true,
+    types: IDENTIFIER_TYPES,
     check(ctx) {
-      const created = new Set(createdNames(ctx.stmt.node).filter((n) => Buffer.byteLength(n, 'utf8') >= MAX_IDENT_BYTES - 3));
-      if (created.size === 0) return;
+      const created = longCreatedNames(undefined, ctx.stmt.type, stmtNode(ctx));
+      if (!created) return;
       const reported = new Set<string>();
       for (const t of tokensOf(ctx)) {
         if (t.kind !== 'word' && t.kind !== 'quoted') continue;
+        if (t.value.length * 3 <= MAX_IDENT_BYTES) continue; // cannot exceed 63 bytes
         const bytes = Buffer.byteLength(t.value, 'utf8');
         if (bytes <= MAX_IDENT_BYTES) continue;
         const cut = truncateIdentifier(t.value);
@@ -475,7 +582,9 @@ SAVEPOINT, RELEASE and ROLLBACK TO SAVEPOINT are fine inside the runner's transa
         const raw = ctx.text.slice(t.start, t.end);
         // Unquoted names keep their spelling (ASCII case folding does not change byte lengths); U&"…" is left alone.
         const shorter = t.kind === 'word' ? truncateIdentifier(raw) : raw.startsWith('"') ? `"${cut.replace(/"/g, '""')}"` : undefined;
-        const fix = shorter === undefined ? undefined : validated(ctx, { title: `Shorten to the 63-byte name PostgreSQL stores`, edits: [{ start: t.start, end: t.end, text: shorter }] });
+        // An identifier replaced by a shorter one of the same kind (never a keyword at 60+ bytes) still
+        // parses, unless the token is a masked psql variable (then check by parsing).
+        const fix = shorter === undefined ? undefined : proven(ctx, { title: `Shorten to the 63-byte name PostgreSQL stores`, edits: [{ start: t.start, end: t.end, text: shorter }] }, sameAsParsed(ctx, t.start, t.end));
         ctx.report({
           message: `Identifier "${t.value}" is ${bytes} bytes: PostgreSQL silently truncates names to 63 bytes and stores "${cut}", so catalog lookups and tools that use the full name (WHERE indexname = '…', ORMs, later guards) do not find it, and names sharing those 63 bytes collide. Use a shorter name.`,
           start: t.start,
