@@ -179,7 +179,8 @@ export async function main(argv: string[], io: Io = {}): Promise<number> {
     }
     const cwd = io.cwd ?? process.cwd();
     const config = loadConfig({ cwd, configPath: o.config, migrationsDir: o['migrations-dir'], env });
-    const showProgress = !json && Boolean(stderr.isTTY) ? true : !json;
+    // Progress goes to stderr, so it never mixes with --json on stdout.
+    const showProgress = !json;
     const engine = new Engine({
       config,
       processEnv: env,

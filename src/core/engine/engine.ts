@@ -65,7 +65,6 @@ export class Engine {
   private readonly io: MigrationFs;
   private readonly connectFn?: EngineOptions['connect'];
   readonly onProgress: (e: ProgressEvent) => void;
-  private cachedSet?: MigrationSet;
 
   constructor(opts: EngineOptions) {
     this.config = opts.config;
@@ -79,8 +78,7 @@ export class Engine {
 
   /** Read the migration files (every call re-reads: files change under an editor). */
   migrations(): MigrationSet {
-    this.cachedSet = loadMigrations(this.config.migrationsDir, this.io);
-    return this.cachedSet;
+    return loadMigrations(this.config.migrationsDir, this.io);
   }
 
   /** The files, refusing when any is broken: a command that changes a database must not guess. */

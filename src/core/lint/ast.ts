@@ -79,18 +79,3 @@ export function walk(node: unknown, visit: (type: string, value: AstNode) => voi
   }
   for (const k in node as object) walk((node as AstNode)[k], visit);
 }
-
-/** The smallest `location` found under a node (byte offset in the statement), if any. */
-export function firstLocation(node: unknown): number | undefined {
-  let best: number | undefined;
-  const visit = (v: unknown) => {
-    if (Array.isArray(v)) return v.forEach(visit);
-    if (!v || typeof v !== 'object') return;
-    for (const [k, x] of Object.entries(v)) {
-      if (k === 'location' && typeof x === 'number' && x >= 0) best = best === undefined ? x : Math.min(best, x);
-      else visit(x);
-    }
-  };
-  visit(node);
-  return best;
-}

@@ -156,7 +156,7 @@ export class RuleContext {
     return { start: offset, end: Math.max(end, offset + 1) };
   }
 
-  /** Find `re` in the current statement's text (outside nothing in particular), returning a file range. */
+  /** Find `re` in the current statement's text (a plain regex: it also matches inside comments and strings), returning a file range. */
   find(re: RegExp, from = 0): { start: number; end: number } | undefined {
     const src = this.stmt.text.slice(from);
     const m = re.exec(src);

@@ -1,6 +1,6 @@
 import { maskPsqlVariables, splitStatements } from '../sql/split';
 import { codePointPositionToIndex } from '../sql/text';
-import { as, firstLocation, names, RangeVar, relationName, unwrap } from './ast';
+import { as, names, RangeVar, relationName, unwrap } from './ast';
 import { FileState, LintSettings, RuleContext, SectionInfo } from './context';
 import { AstNode, parsePlpgsql, parseSql } from './parser';
 import type { Finding, RuleDoc, RuleSetting, Severity, StatementInfo } from './types';
@@ -396,7 +396,6 @@ function track(ctx: RuleContext, info: StatementInfo): void {
       return;
     }
   }
-  void firstLocation;
 }
 
 /** `col IS NOT NULL` → 'col'. */
