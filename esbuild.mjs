@@ -1,6 +1,6 @@
 // Bundles the CLI (and, later, the extension) into dist/. Type-checking is separate (`npm run typecheck`).
 import * as esbuild from 'esbuild';
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -25,17 +25,73 @@ const common = {
   define: { __BULWARK_VERSION__: JSON.stringify(pkg.version) },
 };
 
+// The embedded PostgreSQL (PGlite, ~1 MB of JavaScript) is its own file, dist/pglite.cjs, that the CLI
+// requires only when it opens an embedded database: commands that do not use it never load it.
+const pgliteOutside = {
+  name: 'pglite-outside',
+  setup(build) {
+    build.onResolve({ filter: /\/pgliteModule$/ }, () => ({ path: './pglite.cjs', external: true }));
+  },
+};
+
 const builds = [
-  { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, plugins: [pgliteOutside] },
+  {
+    ...common,
+    entryPoints: ['src/core/db/pgliteModule.ts'],
+    outfile: 'dist/pglite.cjs',
+    // PGlite's ESM build finds its .wasm and .data files with `new URL(file, import.meta.url)`; in a CJS
+    // bundle import.meta is empty, so point it at this bundle: the files are copied beside it (below).
+    define: { ...common.define, 'import.meta.url': '__bulwark_import_meta_url' },
+    banner: { js: 'var __bulwark_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
+  },
 ];
 
-// The PostgreSQL parser's WASM file must sit beside the bundle: libpg-query loads it from the script's folder.
 const require = createRequire(import.meta.url);
 mkdirSync('dist', { recursive: true });
+// The PostgreSQL parser's WASM file must sit beside the bundle: libpg-query loads it from the script's folder.
 copyFileSync(join(dirname(require.resolve('libpg-query')), 'libpg-query.wasm'), 'dist/libpg-query.wasm');
+// PGlite's PostgreSQL (pglite.wasm), its initdb (initdb.wasm, for the first run on a machine) and its
+// file system image (pglite.data: share/, timezones…). Its extensions (*.tar.gz) are not used.
+const pgliteDist = dirname(require.resolve('@electric-sql/pglite'));
+for (const f of ['pglite.wasm', 'pglite.data', 'initdb.wasm']) copyFileSync(join(pgliteDist, f), join('dist', f));
 
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
+  try {
+    await bundledTemplate();
+  } catch (e) {
+    // Not fatal: without it the first run on a machine makes the template in the user's cache.
+    console.warn(`warning: could not make the embedded database's template in dist/: ${e instanceof Error ? e.message : e}`);
+  }
+}
+
+/**
+ * The embedded database's template beside the bundle: a data directory initialised once here (initdb
+ * takes seconds), so that the first `bulwark` command on a machine starts from a copy of it in well
+ * under a second. Made once per PGlite version (kept across builds); older ones are removed.
+ */
+async function bundledTemplate() {
+  const { makeTemplate, TEMPLATE_NAME } = require('./dist/pglite.cjs');
+  for (const f of readdirSync('dist')) {
+    const tmpOf = /^pglite-.*-template-.*\.tmp-(\d+)$/.exec(f);
+    // Templates of other PGlite versions, and unfinished ones of builds that died (not of one running now).
+    if (tmpOf ? !alive(Number(tmpOf[1])) : /^pglite-.*-template-/.test(f) && f !== TEMPLATE_NAME) rmSync(join('dist', f), { recursive: true, force: true });
+  }
+  if (existsSync(join('dist', TEMPLATE_NAME, 'PG_VERSION'))) return;
+  const tmp = join('dist', `${TEMPLATE_NAME}.tmp-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  await makeTemplate(tmp);
+  renameSync(tmp, join('dist', TEMPLATE_NAME));
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code !== 'ESRCH';
+  }
 }

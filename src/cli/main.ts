@@ -2,11 +2,12 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import {
-  apply, baseline, BulwarkConfig, BulwarkError, consistency, createMigration, dryRun, Engine, EnvironmentStatus, history, loadConfig,
+  apply, baseline, BulwarkConfig, BulwarkError, consistency, createMigration, dryRun, EmbeddedLockedError, Engine, EnvironmentStatus, history, loadConfig,
   LockHeldError, markApplied, MigrationState, osUser, plan, Redactor, RefusedError, repair, rollback, RunResult, TOOL_VERSION,
   UsageError, verify,
 } from '../core';
 import { ms, Out, style, useColor } from './output';
+import { replayCommand } from './replay';
 
 /**
  * Exit codes that scripts and CI rely on:
@@ -37,7 +38,8 @@ Commands:
   apply         apply pending migrations (each in its own transaction, under an advisory lock)
   rollback      run the down section of the last applied migration (or of VERSION)
   dry-run       rehearse pending migrations inside BEGIN … ROLLBACK: timings, rows, locks, rewrites
-  verify        check checksums, missing files, out-of-order files and failures (exit 2 on problems)
+  verify        check checksums, missing files, out-of-order files and failures (exit 2 on problems);
+                --replay: replay every up, down and up again on a shadow database
   consistency   compare environments: what is ready to promote, every mismatch (exit 2 on problems)
   new NAME      create migrations/<timestamp>_<name>.sql from the template
   baseline V    record every migration up to V as applied without running it (adopt a database)
@@ -46,7 +48,8 @@ Commands:
   history [V]   the audit trail (of one migration)
   lint [PATHS]  lint migration SQL: dangerous locks, rewrites, data loss, non-idempotent statements
 
-Without bulwark.json, DATABASE_URL defines one environment named "default".
+Without bulwark.json, DATABASE_URL defines one environment named "default"; without either, the
+environment "local" is an embedded PostgreSQL whose data lives in .bulwark/local (nothing to install).
 
 ${COMMON}
 
@@ -83,10 +86,22 @@ statement: duration, rows affected, locks taken, tables rewritten. Nothing persi
 migrations cannot be rehearsed: their plan is shown instead. Uses the environment's lockTimeout (5s by
 default) so a rehearsal never queues behind traffic for long.`,
   verify: `Usage: bulwark verify [--env NAME] [--json]
+       bulwark verify --replay [--shadow-url URL] [--json]
 
 Checks the files (names, markers, encoding, duplicates) and, on one environment or all of them,
 checksums (semantic edits are errors, cosmetic ones warnings), missing files, out-of-order files and
-failed migrations. Exit 2 when anything is wrong.`,
+failed migrations. Exit 2 when anything is wrong.
+
+With --replay, no environment is touched: every migration is replayed on an empty shadow database, one
+at a time: its up, then its down (the schema must be exactly what it was before the up), then its up
+again (it must run again and give the same schema). Problems print as file:line:col. The first up that
+fails stops the replay. Statements a shadow cannot run (roles, tablespaces, databases, missing
+extensions…) are skipped with the reason. Exit 2 when an up or a down fails, a down does not restore
+the schema, or an up cannot run again after its down.
+  --replay            replay the migrations on a shadow database
+  --shadow-url URL    the shadow is a throwaway database bulwark_shadow_<random> created on this server
+                      (its user needs CREATEDB) and dropped afterwards; default: the embedded
+                      PostgreSQL, in memory`,
   consistency: `Usage: bulwark consistency [--json]
 
 Compares every environment: for each step of the promotion order, the migrations ready to promote,
@@ -166,6 +181,7 @@ export async function main(argv: string[], io: Io = {}): Promise<number> {
           'allow-out-of-order': { type: 'boolean' }, 'exit-code': { type: 'boolean' }, all: { type: 'boolean' },
           resolve: { type: 'string' }, 'accept-checksum': { type: 'boolean' }, description: { type: 'string' }, author: { type: 'string' },
           format: { type: 'string' }, 'pg-version': { type: 'string' }, rules: { type: 'boolean' },
+          replay: { type: 'boolean' }, 'shadow-url': { type: 'string' },
         },
       });
     } catch (e) {
@@ -193,6 +209,7 @@ export async function main(argv: string[], io: Io = {}): Promise<number> {
       onProgress: (e) => {
         if (!showProgress) return;
         if (e.kind === 'migration-start') out.err(errStyle.dim(`[${e.environment}] ${e.direction === 'up' ? 'applying' : 'rolling back'} ${e.version}_${e.name} (${e.index + 1}/${e.total})…`));
+        else if (e.kind === 'database') out.err(errStyle.dim(`[${e.environment}] ${e.message}`));
         else if (e.kind === 'lock-wait') out.err(errStyle.yellow(`[${e.environment}] another run holds the migration lock${e.holder ? ` (pid ${e.holder.pid}, ${e.holder.application ?? e.holder.user})` : ''}; waiting…`));
       },
     });
@@ -250,7 +267,15 @@ export async function main(argv: string[], io: Io = {}): Promise<number> {
         const c = await confirm('apply');
         const r = await withInterrupt(out, (signal) => apply(engine, o.env, { to: o.to, confirm: c, force: o.force, allowOutOfOrder: o['allow-out-of-order'], signal }));
         if (json) out.json(r);
-        else printRun(out, r, cwd, 'applied');
+        else {
+          printRun(out, r, cwd, 'applied');
+          // What the database looks like now, so that one command shows the whole result.
+          if (r.ok && r.results.some((x) => x.status === 'applied')) {
+            const set = engine.migrations();
+            out.print('');
+            printStatus(out, [await engine.statusOf(engine.environment(o.env), set.migrations)], [], set.dir);
+          }
+        }
         return r.cancelled ? EXIT.INTERRUPTED : r.ok ? EXIT.OK : EXIT.ERROR;
       }
       case 'rollback': {
@@ -270,6 +295,8 @@ export async function main(argv: string[], io: Io = {}): Promise<number> {
       }
       case 'verify': {
         noPositional();
+        if (o.replay) return await replayCommand(out, engine, { shadowUrl: o['shadow-url'], json, cwd, env, redactor, errStyle });
+        if (o['shadow-url'] !== undefined) throw new UsageError('--shadow-url goes with --replay', { hint: 'Run `bulwark verify --help`.' });
         const r = await verify(engine, o.env);
         if (json) out.json(r);
         else {
@@ -397,7 +424,10 @@ function reportError(e: unknown, out: Out, json: boolean, s: ReturnType<typeof s
   if (e instanceof BulwarkError) {
     if (json) {
       out.json({
-        error: { code: e.code, message: e.message, ...(e.location ?? {}), ...(e.hint ? { hint: e.hint } : {}), ...(e instanceof LockHeldError && e.holder ? { holder: e.holder } : {}) },
+        error: {
+          code: e.code, message: e.message, ...(e.location ?? {}), ...(e.hint ? { hint: e.hint } : {}),
+          ...((e instanceof LockHeldError || e instanceof EmbeddedLockedError) && e.holder ? { holder: e.holder } : {}),
+        },
       });
     }
     out.err(`${s.red(e instanceof RefusedError ? 'refused' : 'error')}: ${e.describe()}`);

@@ -123,9 +123,10 @@ describe('config: valid files', () => {
     assert.equal(c.migrationsDir, path.join(CWD, 'migrations'));
     assert.equal(c.templateDir, path.join(CWD, 'migrations-template'));
     assert.deepEqual(c.history, { schema: 'bulwark', table: 'migrations', auditTable: 'audit' });
-    assert.deepEqual(c.environments, []);
+    // No environments and no DATABASE_URL: the embedded database, as without a file.
+    assert.deepEqual(c.environments.map((e) => [e.name, e.embedded?.dataDir]), [['local', path.join(CWD, '.bulwark', 'local')]]);
     assert.equal(c.lint, undefined);
-    assert.equal(c.source, 'file');
+    assert.equal(c.source, 'embedded');
   });
 
   it('accepts line and block comments and trailing commas', () => {
@@ -377,6 +378,71 @@ describe('config: validation errors', () => {
     }
     it('suggests ${env:NAME} for ${NAME}', () => {
       assert.match(onlyProblem(envFile('"name": "dev", "url": "${DATABASE_URL}"')).hint ?? '', /\$\{env:DATABASE_URL\}/);
+    });
+  });
+
+  describe('embedded', () => {
+    it('accepts true (data in .bulwark/<name>) and { "dataDir" } (relative to the file)', () => {
+      const c = parseConfig(
+        '{ "environments": [ { "name": "local", "embedded": true }, { "name": "ci", "embedded": { "dataDir": "tmp/ci-db" }, "requires": "local" }, { "name": "dev", "embedded": {} } ] }',
+        'bulwark.json',
+        opts(),
+      );
+      assert.deepEqual(
+        c.environments.map((e) => [e.name, e.embedded?.dataDir, e.url, e.connection]),
+        [
+          ['local', path.join(CWD, '.bulwark', 'local'), undefined, undefined],
+          ['ci', path.join(CWD, 'tmp', 'ci-db'), undefined, undefined],
+          ['dev', path.join(CWD, '.bulwark', 'dev'), undefined, undefined],
+        ],
+      );
+    });
+    it('treats false as not embedded: the environment then needs url or connection', () => {
+      const text = envFile('"name": "dev", "embedded": false');
+      const p = onlyProblem(text);
+      assert.match(p.message, /environment "dev" needs "url" or "connection" \(or "embedded": true/);
+      const c = parseConfig(envFile('"name": "dev", "embedded": false, "url": "postgres://h/db"'), 'bulwark.json', opts());
+      assert.equal(c.environments[0].embedded, undefined);
+    });
+    it('rejects other types, pointing at the value', () => {
+      for (const v of ['"yes"', '1', '[]', 'null']) {
+        const text = envFile(`"name": "dev", "embedded": ${v}`);
+        const p = onlyProblem(text);
+        assert.equal(p.path, 'environments[0].embedded');
+        assert.match(p.message, /expected true or an object like \{ "dataDir": ".bulwark\/dev" \}/);
+        assertAt(p, text, v, v === '"yes"' ? 1 : 1);
+      }
+    });
+    it('rejects unknown settings inside it, with a suggestion', () => {
+      const text = envFile('"name": "dev", "embedded": { "datadir": "x" }');
+      const p = onlyProblem(text);
+      assert.equal(p.path, 'environments[0].embedded.datadir');
+      assert.match(p.message, /did you mean "dataDir"\?.*Allowed: dataDir/);
+      assertAt(p, text, '"datadir"');
+    });
+    it('rejects an empty or non-string dataDir, and ${env:…} in it', () => {
+      for (const [v, re] of [['""', /is empty/], ['5', /expected a string, got the number 5/], ['"${env:X}/db"', /references are not expanded/]] as const) {
+        const text = envFile(`"name": "dev", "embedded": { "dataDir": ${v} }`);
+        const p = onlyProblem(text);
+        assert.equal(p.path, 'environments[0].embedded.dataDir');
+        assert.match(p.message, re);
+        assertAt(p, text, v);
+      }
+    });
+    it('rejects embedded together with url or connection', () => {
+      for (const other of ['"url": "postgres://h/db"', '"connection": { "host": "h" }']) {
+        const text = envFile(`"name": "dev", ${other}, "embedded": true`);
+        const p = onlyProblem(text);
+        assert.equal(p.path, 'environments[0].embedded');
+        assert.match(p.message, /either embedded or has "(url|connection)", not both/);
+        assertAt(p, text, '"embedded"');
+      }
+    });
+    it('rejects two environments sharing one data directory', () => {
+      const text = '{ "environments": [\n  { "name": "a", "embedded": { "dataDir": "db" } },\n  { "name": "b", "embedded": { "dataDir": "./db/" } }\n] }';
+      const p = onlyProblem(text);
+      assert.equal(p.path, 'environments[1].embedded');
+      assert.match(p.message, /environments\[0\] uses the same embedded data directory/);
     });
   });
 
@@ -701,12 +767,36 @@ describe('config: loadConfig', () => {
     assert.ok(!JSON.stringify(c).includes('pw'));
   });
 
-  it('has no environments without a file and without DATABASE_URL (or with an empty one)', () => {
+  it('uses the embedded database "local" in .bulwark/local without a file and without DATABASE_URL (or with an empty one)', () => {
     for (const env of [{}, { DATABASE_URL: '' }]) {
       const c = loadConfig({ cwd: dir, env });
-      assert.equal(c.source, 'none');
-      assert.deepEqual(c.environments, []);
+      assert.equal(c.source, 'embedded');
+      assert.equal(c.file, undefined);
+      assert.equal(c.migrationsDir, path.join(dir, 'migrations'));
+      assert.deepEqual(c.environments, [
+        { name: 'local', embedded: { dataDir: path.join(dir, '.bulwark', 'local') }, protected: false, lockWaitTimeoutMs: 60_000 },
+      ]);
     }
+  });
+
+  it('uses the embedded database when the file defines no "environments" and DATABASE_URL is not set', () => {
+    fs.writeFileSync(path.join(dir, CONFIG_FILE_NAME), '{ "migrationsDir": "db" }');
+    const c = loadConfig({ cwd: dir, env: {} });
+    assert.equal(c.source, 'embedded');
+    assert.equal(c.environments[0].name, 'local');
+    assert.equal(c.environments[0].embedded?.dataDir, path.join(dir, '.bulwark', 'local'));
+    assert.equal(c.migrationsDir, path.join(dir, 'db'));
+  });
+
+  it('resolves an embedded dataDir against the folder of bulwark.json, not cwd', () => {
+    fs.mkdirSync(path.join(dir, 'conf'));
+    fs.writeFileSync(
+      path.join(dir, 'conf', CONFIG_FILE_NAME),
+      '{ "environments": [ { "name": "local", "embedded": true }, { "name": "ci", "embedded": { "dataDir": "../data/ci" } } ] }',
+    );
+    const c = loadConfig({ cwd: os.tmpdir(), env: { DATABASE_URL: 'postgres://ignored/db' }, configPath: path.join(dir, 'conf') });
+    assert.equal(c.source, 'file');
+    assert.deepEqual(c.environments.map((e) => e.embedded?.dataDir), [path.join(dir, 'conf', '.bulwark', 'local'), path.join(dir, 'data', 'ci')]);
   });
 
   it('applies --migrations-dir without a file', () => {
@@ -720,7 +810,8 @@ describe('config: loadConfig', () => {
     fs.mkdirSync(child);
     const c = loadConfig({ cwd: child, env: {} });
     assert.equal(c.file, undefined);
-    assert.equal(c.source, 'none');
+    assert.equal(c.source, 'embedded');
+    assert.equal(c.environments[0].embedded?.dataDir, path.join(child, '.bulwark', 'local'));
   });
 
   it('reads an explicit --config path, relative to cwd', () => {

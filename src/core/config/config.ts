@@ -47,6 +47,11 @@ export interface EnvironmentConfig {
   /** raw, may contain ${env:VAR} */
   url?: string;
   connection?: ConnectionSettings;
+  /**
+   * The embedded PostgreSQL (PGlite, in the Bulwark process) instead of a server: its data directory,
+   * absolute. `"embedded": true` in bulwark.json means `.bulwark/<name>` beside the file.
+   */
+  embedded?: EmbeddedSettings;
   protected: boolean;
   requires?: string;
   /** original text for SET lock_timeout */
@@ -64,6 +69,11 @@ export interface EnvironmentConfig {
    * fallback environment.
    */
   sources?: Record<string, SettingSource>;
+}
+
+export interface EmbeddedSettings {
+  /** absolute */
+  dataDir: string;
 }
 
 export interface HistoryConfig {
@@ -85,8 +95,12 @@ export interface BulwarkConfig {
   environments: EnvironmentConfig[];
   /** owned by the linter, which validates it */
   lint?: unknown;
-  /** How the environments were defined: 'file', 'DATABASE_URL' (no file, one env named "default"), or 'none'. */
-  source: 'file' | 'DATABASE_URL' | 'none';
+  /**
+   * How the environments were defined: 'file', 'DATABASE_URL' (one environment named "default"),
+   * 'embedded' (neither a file with environments nor DATABASE_URL: one environment named "local" on the
+   * embedded database in `.bulwark/local`), or 'none' (nothing at all; not produced by loadConfig).
+   */
+  source: 'file' | 'DATABASE_URL' | 'embedded' | 'none';
 }
 
 export interface LoadConfigOptions {
@@ -141,10 +155,15 @@ export const DEFAULT_HISTORY: Readonly<HistoryConfig> = Object.freeze({ schema: 
 export const DEFAULT_LOCK_WAIT_TIMEOUT_MS = 60_000;
 /** Name of the environment made from DATABASE_URL when there is no config file. */
 export const DEFAULT_ENVIRONMENT_NAME = 'default';
+/** Name of the embedded environment used when nothing is configured. */
+export const LOCAL_ENVIRONMENT_NAME = 'local';
+/** Where embedded environments keep their data by default: `<root>/.bulwark/<name>`. */
+export const EMBEDDED_DATA_FOLDER = '.bulwark';
 
 const TOP_KEYS = ['$schema', 'migrationsDir', 'templateDir', 'history', 'environments', 'lint'] as const;
 const HISTORY_KEYS = ['schema', 'table', 'auditTable'] as const;
-const ENV_KEYS = ['name', 'url', 'connection', 'protected', 'requires', 'lockTimeout', 'statementTimeout', 'lockWaitTimeout', 'color'] as const;
+const ENV_KEYS = ['name', 'url', 'connection', 'protected', 'requires', 'lockTimeout', 'statementTimeout', 'lockWaitTimeout', 'color', 'embedded'] as const;
+const EMBEDDED_KEYS = ['dataDir'] as const;
 const CONNECTION_KEYS = ['host', 'port', 'database', 'user', 'sslmode', 'passwordEnv'] as const;
 
 const ENV_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
@@ -191,12 +210,14 @@ export function validateConfig(text: string, file: string, opts: LoadConfigOptio
 
   const configFile = path.resolve(opts.cwd, file);
   const root = path.dirname(configFile);
-  let environments = parsed.environments ?? [];
+  let environments = (parsed.environments ?? []).map((e) => (e.embedded ? { ...e, embedded: { dataDir: path.resolve(root, e.embedded.dataDir) } } : e));
   let source: BulwarkConfig['source'] = 'file';
-  // A file that only sets directories still lets DATABASE_URL define the database, like no file at all.
-  if (parsed.environments === undefined && nonEmpty(opts.env.DATABASE_URL)) {
-    environments = [databaseUrlEnvironment()];
-    source = 'DATABASE_URL';
+  // A file that only sets directories still lets DATABASE_URL (else the embedded database) define the
+  // database, like no file at all.
+  if (parsed.environments === undefined) {
+    const fallback = defaultEnvironment(opts.env, root);
+    environments = [fallback.environment];
+    source = fallback.source;
   }
   const config: BulwarkConfig = {
     file: configFile,
@@ -296,14 +317,28 @@ export function findEnvironment(config: BulwarkConfig, name: string | undefined)
 // Without a file
 
 function noFileConfig(opts: LoadConfigOptions): BulwarkConfig {
-  const useUrl = nonEmpty(opts.env.DATABASE_URL);
+  const fallback = defaultEnvironment(opts.env, opts.cwd);
   return {
     root: opts.cwd,
     migrationsDir: path.resolve(opts.cwd, opts.migrationsDir ?? DEFAULT_MIGRATIONS_DIR),
     templateDir: path.resolve(opts.cwd, DEFAULT_TEMPLATE_DIR),
     history: { ...DEFAULT_HISTORY },
-    environments: useUrl ? [databaseUrlEnvironment()] : [],
-    source: useUrl ? 'DATABASE_URL' : 'none',
+    environments: [fallback.environment],
+    source: fallback.source,
+  };
+}
+
+/** Without configured environments: DATABASE_URL, else the embedded database in `<root>/.bulwark/local`. */
+function defaultEnvironment(env: Record<string, string | undefined>, root: string): { environment: EnvironmentConfig; source: 'DATABASE_URL' | 'embedded' } {
+  if (nonEmpty(env.DATABASE_URL)) return { environment: databaseUrlEnvironment(), source: 'DATABASE_URL' };
+  return {
+    environment: {
+      name: LOCAL_ENVIRONMENT_NAME,
+      embedded: { dataDir: path.join(root, EMBEDDED_DATA_FOLDER, LOCAL_ENVIRONMENT_NAME) },
+      protected: false,
+      lockWaitTimeoutMs: DEFAULT_LOCK_WAIT_TIMEOUT_MS,
+    },
+    source: 'embedded',
   };
 }
 
@@ -356,6 +391,8 @@ const MAX_SYNTAX_ERRORS = 5;
 
 class Validator {
   readonly problems: ConfigProblem[] = [];
+  /** Embedded data directories seen so far (normalised, relative to the file) → environment index. */
+  private readonly embeddedDirs = new Map<string, number>();
   private readonly lineStarts: number[] = [0];
 
   constructor(
@@ -527,22 +564,41 @@ class Validator {
     }
     const label = name ?? base;
 
-    // url / connection
+    // url / connection / embedded
     const urlEntry = entries.get('url');
     const connEntry = entries.get('connection');
+    const embeddedEntry = entries.get('embedded');
     let url: string | undefined;
     let connection: ConnectionSettings | undefined;
+    let embedded: EmbeddedSettings | undefined;
+    if (embeddedEntry) {
+      const e = this.embedded(embeddedEntry.value, `${base}.embedded`, name);
+      if (e === null) fail();
+      else embedded = e;
+    }
     if (urlEntry && connEntry) {
       this.report(connEntry.key, `${base}.connection`, 'an environment has either "url" or "connection", not both', 'keep one of them');
       fail();
-    } else if (!urlEntry && !connEntry) {
+    } else if (embedded && (urlEntry || connEntry)) {
+      const other = urlEntry ? 'url' : 'connection';
+      this.report(embeddedEntry!.key, `${base}.embedded`, `an environment is either embedded or has "${other}", not both`, `remove "embedded" or "${other}"`);
+      fail();
+    } else if (!urlEntry && !connEntry && !embedded && !(embeddedEntry && !ok)) {
       this.report(
         node,
         base,
-        `environment "${label}" needs "url" or "connection"`,
+        `environment "${label}" needs "url" or "connection" (or "embedded": true for the embedded PostgreSQL)`,
         'e.g. "url": "${env:DATABASE_URL}" or "connection": { "host": "localhost", "database": "app", "user": "me" }',
       );
       fail();
+    }
+    if (embedded && embeddedEntry) {
+      const key = path.posix.normalize(embedded.dataDir.replace(/\\/g, '/')).replace(/(.)\/+$/, '$1');
+      const previous = this.embeddedDirs.get(key);
+      if (previous !== undefined) {
+        this.report(embeddedEntry.value, `${base}.embedded`, `environments[${previous}] uses the same embedded data directory ("${embedded.dataDir}")`, 'give each embedded environment its own "dataDir"');
+        fail();
+      } else this.embeddedDirs.set(key, index);
     }
     if (urlEntry) {
       url = this.url(urlEntry.value, `${base}.url`);
@@ -612,6 +668,7 @@ class Validator {
     };
     if (url !== undefined) env.url = url;
     if (connection !== undefined) env.connection = connection;
+    if (embedded !== undefined) env.embedded = embedded;
     if (requires !== undefined) env.requires = requires;
     if (lockTimeout) {
       env.lockTimeoutMs = lockTimeout.ms;
@@ -623,6 +680,34 @@ class Validator {
     }
     if (color !== undefined) env.color = color;
     return env;
+  }
+
+  /**
+   * `"embedded": true` (data in `.bulwark/<name>`), `false` (not embedded), or `{ "dataDir": "…" }`
+   * (relative to bulwark.json). The dataDir returned is still relative; null when invalid (reported).
+   */
+  private embedded(node: Node, p: string, name: string | undefined): EmbeddedSettings | undefined | null {
+    const defaultDir = path.join(EMBEDDED_DATA_FOLDER, name ?? LOCAL_ENVIRONMENT_NAME);
+    if (node.type === 'boolean') return node.value === true ? { dataDir: defaultDir } : undefined;
+    if (node.type !== 'object') {
+      this.report(node, p, `expected true or an object like { "dataDir": ".bulwark/${name ?? 'local'}" }, got ${describeValue(node)}`);
+      return null;
+    }
+    const entries = this.entries(node, p, EMBEDDED_KEYS, 'in "embedded"');
+    if ((node.children ?? []).length !== entries.size) return null;
+    const dir = entries.get('dataDir');
+    if (!dir) return { dataDir: defaultDir };
+    const s = this.string(dir.value, `${p}.dataDir`);
+    if (s === undefined) return null;
+    if (s.trim() === '') {
+      this.report(dir.value, `${p}.dataDir`, 'is empty', `use a folder path relative to bulwark.json, e.g. ".bulwark/${name ?? 'local'}", or remove it for that default`);
+      return null;
+    }
+    if (hasEnvRefs(s)) {
+      this.report(dir.value, `${p}.dataDir`, '${env:…} references are not expanded here', 'write the folder path itself, relative to bulwark.json');
+      return null;
+    }
+    return { dataDir: s };
   }
 
   private url(node: Node, p: string): string | undefined {

@@ -17,6 +17,11 @@ export interface Db {
   /** server_version_num, e.g. 150020. */
   readonly serverVersion: number;
   /**
+   * True for the embedded database (PGlite, inside this process): it has one session only, a running
+   * statement cannot be cancelled from outside, and a commit costs no fsync.
+   */
+  readonly embedded?: boolean;
+  /**
    * Run a script of several statements in one round trip (simple protocol). On failure the error carries
    * `commandsCompleted`: how many statements completed before it, to locate the failing one. Optional:
    * without it the engine sends statements one at a time.

@@ -23,7 +23,13 @@ class CountingQuery extends Query {
 }
 
 class PgDb implements Db {
-  constructor(private readonly client: Client, readonly backendPid: number, readonly serverVersion: number) {}
+  constructor(
+    private readonly client: Client,
+    readonly backendPid: number,
+    readonly serverVersion: number,
+    readonly embedded: boolean,
+    private readonly afterClose?: () => Promise<void>,
+  ) {}
 
   runScript(sql: string): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -50,7 +56,17 @@ class PgDb implements Db {
     } catch {
       // Closing a session that the server already ended is not an error worth reporting.
     }
+    if (this.afterClose) await this.afterClose().catch(() => {});
   }
+}
+
+/**
+ * A Db over a connected `pg` client: a server session, or the embedded database's in-process connection
+ * (the same driver reads both, so rows, types, errors and statement counting are identical).
+ */
+export async function dbFromClient(client: Client, opts: { embedded?: boolean; afterClose?: () => Promise<void> } = {}): Promise<Db> {
+  const r = await client.query("SELECT pg_backend_pid() AS pid, current_setting('server_version_num')::int AS v");
+  return new PgDb(client, Number(r.rows[0].pid), Number(r.rows[0].v), opts.embedded === true, opts.afterClose);
 }
 
 export async function connectPg(conn: ResolvedConnection, opts: ConnectOptions): Promise<Db> {
@@ -64,8 +80,7 @@ export async function connectPg(conn: ResolvedConnection, opts: ConnectOptions):
   if (opts.onNotice) client.on('notice', (n) => opts.onNotice!(n.message ?? String(n)));
   try {
     await client.connect();
-    const r = await client.query("SELECT pg_backend_pid() AS pid, current_setting('server_version_num')::int AS v");
-    return new PgDb(client, Number(r.rows[0].pid), Number(r.rows[0].v));
+    return await dbFromClient(client);
   } catch (e) {
     await client.end().catch(() => {});
     const msg = redact(e instanceof Error ? e.message : String(e), conn.secrets);

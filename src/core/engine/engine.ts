@@ -1,7 +1,9 @@
 import * as os from 'node:os';
+import * as path from 'node:path';
 import type { BulwarkConfig, EnvironmentConfig } from '../config/config';
 import { findEnvironment, resolveConnection } from '../config/config';
 import { Db, isConnectionLost, pgErrorFields } from '../db/db';
+import { ensureGitignored, openEmbedded } from '../db/embedded';
 import { History, HistoryRow, Identity } from '../db/history';
 import { acquireMigrationLock, AcquiredLock, LockHolder, lockHolder, lockKey } from '../db/lock';
 import { connectPg } from '../db/pg';
@@ -15,6 +17,8 @@ import { computeStates, MigrationState } from './state';
 
 export type ProgressEvent =
   | { kind: 'lock-wait'; environment: string; holder?: LockHolder }
+  /** A slow step while opening a database (the embedded one: creating it, first-run template, recovery). */
+  | { kind: 'database'; environment: string; message: string }
   | { kind: 'migration-start'; environment: string; version: string; name: string; index: number; total: number; direction: 'up' | 'down' }
   | { kind: 'migration-done'; environment: string; version: string; name: string; ok: boolean; durationMs: number };
 
@@ -102,6 +106,10 @@ export class Engine {
 
   /** The connection of an environment as it can be shown (no password). */
   display(env: EnvironmentConfig): string {
+    if (env.embedded) {
+      const rel = path.relative(this.config.root, env.embedded.dataDir);
+      return `embedded PostgreSQL at ${rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : env.embedded.dataDir}`;
+    }
     try {
       return resolveConnection(env, this.processEnv).display;
     } catch (e) {
@@ -111,6 +119,16 @@ export class Engine {
 
   async connect(env: EnvironmentConfig): Promise<Db> {
     if (this.connectFn) return this.connectFn(env, this.applicationName());
+    if (env.embedded) {
+      const dataDir = env.embedded.dataDir;
+      // The default place, `.bulwark/<name>` in the project: keep it out of git.
+      if (path.basename(path.dirname(dataDir)) === '.bulwark') ensureGitignored(path.dirname(dataDir));
+      return openEmbedded(dataDir, {
+        env: this.processEnv,
+        onProgress: (message) => this.onProgress({ kind: 'database', environment: env.name, message }),
+        onNotice: (m) => this.logger.info(`[${env.name}] ${this.redactor.redact(m)}`),
+      });
+    }
     const resolved = resolveConnection(env, this.processEnv);
     this.redactor.add(...resolved.secrets);
     return connectPg(resolved, {
@@ -218,6 +236,8 @@ export class Engine {
 
   /** Cancel the statement a session is running, from a second session. */
   async cancelBackend(env: EnvironmentConfig, pid: number): Promise<boolean> {
+    // The embedded database runs in this process, one session only: nothing can reach it from outside.
+    if (env.embedded) return false;
     const db = await this.connect(env);
     try {
       const r = await db.query<{ ok: boolean }>('SELECT pg_cancel_backend($1) AS ok', [pid]);

@@ -89,6 +89,9 @@ export async function apply(engine: Engine, envName: string | undefined, opts: A
     const byVersion = new Map(migrations.map((x) => [x.version, x]));
     for (const [i, step] of p.steps.entries()) {
       const m = byVersion.get(step.version)!;
+      // The embedded database runs its statements in this thread, so a Ctrl-C pressed during a migration
+      // is only seen once the event loop turns: let it turn before deciding to start the next one.
+      if (s.db.embedded && opts.signal && !failed) await new Promise((r) => setImmediate(r));
       if (failed || opts.signal?.aborted) {
         results.push({ version: m.version, name: m.name, status: 'not-executed' });
         continue;
@@ -97,8 +100,11 @@ export async function apply(engine: Engine, envName: string | undefined, opts: A
       // Group commit: every migration commits atomically with its history row, but only the run's last
       // commit waits for the WAL flush (which makes all earlier ones durable too). A server crash mid-run
       // can lose whole migrations together with their rows, never half of one; the run reports only after
-      // the final flush.
-      const r = await cancellable(engine, s, opts.signal, () => runSection(engine, s, m, m.up, step.statements, 'up', { asyncCommit: i < p.steps.length - 1 }));
+      // the final flush. The embedded database has no WAL writer to flush an asynchronous commit later
+      // and its flush costs nothing (no fsync), so there every migration commits synchronously: a killed
+      // process keeps every migration that committed.
+      const asyncCommit = !s.db.embedded && i < p.steps.length - 1;
+      const r = await cancellable(engine, s, opts.signal, () => runSection(engine, s, m, m.up, step.statements, 'up', { asyncCommit }));
       engine.onProgress({ kind: 'migration-done', environment: env.name, version: m.version, name: m.name, ok: r.status !== 'failed', durationMs: 'durationMs' in r ? r.durationMs : 0 });
       results.push(r);
       if (r.status === 'failed') {
@@ -130,6 +136,10 @@ export async function apply(engine: Engine, envName: string | undefined, opts: A
 async function cancellable<T>(engine: Engine, s: Session, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
   if (!signal) return fn();
   const onAbort = () => {
+    if (s.db.embedded) {
+      engine.logger.warn(`[${s.env.name}] the embedded database cannot cancel a running statement: stopping after the running migration`);
+      return;
+    }
     engine.logger.warn(`[${s.env.name}] cancelling the running statement (backend ${s.db.backendPid})`);
     void engine.cancelBackend(s.env, s.db.backendPid).catch((e) => engine.logger.error(`could not cancel: ${e instanceof Error ? e.message : e}`));
   };
