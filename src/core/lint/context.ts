@@ -1,6 +1,7 @@
 import { byteOffsetToIndex } from '../sql/text';
 import { as, RangeVar, relationName, walk } from './ast';
 import type { AstNode } from './parser';
+import type { StatementTokens } from './tokens';
 import type { Finding, Fix, RuleSetting, Severity, StatementInfo } from './types';
 
 export interface SectionInfo {
@@ -97,6 +98,8 @@ export class RuleContext {
 
   private _stmt!: StatementInfo;
   private _nodes?: Map<string, AstNode[]>;
+  /** The current statement's tokens (see tokens.ts: lexerOf() and the views), made on first use. */
+  tokenCache: StatementTokens | undefined = undefined;
 
   get stmt(): StatementInfo {
     return this._stmt;
@@ -104,6 +107,7 @@ export class RuleContext {
   set stmt(s: StatementInfo) {
     this._stmt = s;
     this._nodes = undefined;
+    this.tokenCache = undefined;
   }
 
   /**
@@ -130,6 +134,7 @@ export class RuleContext {
   }
   set parsedText(t: string) {
     this._parsedText = t;
+    this.tokenCache = undefined;
     // Byte offsets equal string indexes in ASCII text: the common case needs no conversion.
     this._ascii = !NON_ASCII.test(t);
   }

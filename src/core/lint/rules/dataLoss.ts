@@ -1,6 +1,7 @@
 import { names, RangeVar, relationName, TypeNameNode, unwrap } from '../ast';
 import type { FileState, RuleContext } from '../context';
 import type { Rule } from '../lint';
+import { dataLossTokensOf, findWords, isKw, isName, isWord, type Token, tokenIndexAt, tokenStartingAt } from '../tokens';
 import type { Fix, StatementInfo } from '../types';
 
 /* ------------------------------------------------------------------------------------------------------
@@ -27,212 +28,16 @@ function inner<T>(node: unknown, type: string): T | undefined {
 
 /* ------------------------------------------------------------------------------------------------------
  * Tokens. Many AST nodes carry no location (DROP TABLE's names, DROP COLUMN's column, RENAME's old name),
- * so findings are placed with a small lexer over the statement text. It skips comments, strings, quoted
- * identifiers and dollar quotes, so a keyword inside any of those is never matched.
+ * so findings are placed with the statement's tokens (../tokens: dataLossTokensOf), which skip comments,
+ * strings, quoted identifiers and dollar quotes, so a keyword inside any of those is never matched.
  * ---------------------------------------------------------------------------------------------------- */
-
-export interface Token {
-  /** File offsets (UTF-16). */
-  start: number;
-  end: number;
-  kind: 'word' | 'ident' | 'string' | 'number' | 'op';
-  /** Words lower-cased (as PostgreSQL folds them), quoted identifiers and strings unescaped. */
-  value: string;
-}
-
-/* Character classes by UTF-16 code unit (the lexer works on code units: any unit ≥ 0x80, surrogates
- * included, is part of a word, as with /[\u0080-\uffff]/). */
-const WORD_START = 1;
-const WORD_PART = 2;
-/** A dollar-quote tag's characters (a word part but `$`). */
-const TAG_PART = 4;
-const DIGIT = 8;
-const ASCII_CLASS = new Uint8Array(128);
-for (let c = 0; c < 128; c++) {
-  const ch = String.fromCharCode(c);
-  const letter = /[A-Za-z_]/.test(ch);
-  const digit = /[0-9]/.test(ch);
-  ASCII_CLASS[c] = (letter ? WORD_START : 0) | (letter || digit || ch === '$' ? WORD_PART : 0) | (letter || digit ? TAG_PART : 0) | (digit ? DIGIT : 0);
-}
-const NON_ASCII_CLASS = WORD_START | WORD_PART | TAG_PART;
-/** The class bits of a code unit (0 past the end: charCodeAt gives NaN). */
-function cls(c: number): number {
-  return c < 128 ? ASCII_CLASS[c] : c >= 128 ? NON_ASCII_CLASS : 0;
-}
-function isWordStart(c: number): boolean {
-  return (cls(c) & WORD_START) !== 0;
-}
-function isWordPart(c: number): boolean {
-  return (cls(c) & WORD_PART) !== 0;
-}
-function isTagPart(c: number): boolean {
-  return (cls(c) & TAG_PART) !== 0;
-}
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
-}
-
-/** A quoted string or identifier opening at `open`: its end (past the closing quote) and unescaped value. */
-let quotedEnd = 0;
-function quoted(src: string, open: number, q: number, backslash: boolean): string {
-  const n = src.length;
-  let j = open + 1;
-  let seg = j;
-  let value = '';
-  while (j < n) {
-    const ch = src.charCodeAt(j);
-    if (backslash && ch === 92 && j + 1 < n) {
-      value += src.slice(seg, j) + src[j + 1];
-      j += 2;
-      seg = j;
-    } else if (ch === q) {
-      if (src.charCodeAt(j + 1) === q) {
-        value += src.slice(seg, j + 1);
-        j += 2;
-        seg = j;
-      } else {
-        quotedEnd = j + 1;
-        return value + src.slice(seg, j);
-      }
-    } else j++;
-  }
-  quotedEnd = n;
-  return value + src.slice(seg, n);
-}
-
-function lex(src: string, base: number): Token[] {
-  const out: Token[] = [];
-  const n = src.length;
-  let i = 0;
-  while (i < n) {
-    const c = src.charCodeAt(i);
-    if (c === 32 || (c >= 9 && c <= 13)) {
-      // space, \t \n \v \f \r
-      i++;
-    } else if (c === 45 /* - */ && src.charCodeAt(i + 1) === 45) {
-      const nl = src.indexOf('\n', i);
-      i = nl < 0 ? n : nl + 1;
-    } else if (c === 47 /* / */ && src.charCodeAt(i + 1) === 42 /* * */) {
-      let depth = 1;
-      i += 2;
-      while (i < n && depth > 0) {
-        const d = src.charCodeAt(i);
-        if (d === 47 && src.charCodeAt(i + 1) === 42) {
-          depth++;
-          i += 2;
-        } else if (d === 42 && src.charCodeAt(i + 1) === 47) {
-          depth--;
-          i += 2;
-        } else i++;
-      }
-    } else if (c === 39 /* ' */) {
-      const value = quoted(src, i, 39, false);
-      out.push({ start: base + i, end: base + quotedEnd, kind: 'string', value });
-      i = quotedEnd;
-    } else if (c === 34 /* " */) {
-      const value = quoted(src, i, 34, false);
-      out.push({ start: base + i, end: base + quotedEnd, kind: 'ident', value });
-      i = quotedEnd;
-    } else if (c === 36 /* $ */) {
-      // Dollar quote `$tag$…$tag$` / `$$…$$`, else a parameter `$1`.
-      let t = i + 1;
-      if (t < n && isWordStart(src.charCodeAt(t))) {
-        t++;
-        while (t < n && isTagPart(src.charCodeAt(t))) t++;
-      }
-      if (src.charCodeAt(t) === 36) {
-        const tag = src.slice(i, t + 1);
-        const close = src.indexOf(tag, t + 1);
-        const end = close < 0 ? n : close + tag.length;
-        out.push({ start: base + i, end: base + end, kind: 'string', value: src.slice(t + 1, close < 0 ? n : close) });
-        i = end;
-      } else {
-        let j = i + 1;
-        while (j < n && isDigit(src.charCodeAt(j))) j++;
-        out.push({ start: base + i, end: base + j, kind: 'op', value: src.slice(i, j) });
-        i = j;
-      }
-    } else if (isWordStart(c)) {
-      let j = i + 1;
-      while (j < n && isWordPart(src.charCodeAt(j))) j++;
-      const word = src.slice(i, j).toLowerCase();
-      if (src.charCodeAt(j) === 39 && (word === 'e' || word === 'b' || word === 'x' || word === 'n')) {
-        const value = quoted(src, j, 39, word === 'e');
-        out.push({ start: base + i, end: base + quotedEnd, kind: 'string', value });
-        i = quotedEnd;
-      } else {
-        out.push({ start: base + i, end: base + j, kind: 'word', value: word });
-        i = j;
-      }
-    } else if (isDigit(c) || (c === 46 /* . */ && isDigit(src.charCodeAt(i + 1)))) {
-      let j = i + 1;
-      for (let d = src.charCodeAt(j); j < n && (isDigit(d) || d === 95 || d === 46); d = src.charCodeAt(++j));
-      const e = src.charCodeAt(j);
-      const s = src.charCodeAt(j + 1);
-      if ((e === 101 || e === 69) && (s === 45 || s === 43 || isDigit(s))) {
-        j += 2;
-        while (j < n && isDigit(src.charCodeAt(j))) j++;
-      }
-      out.push({ start: base + i, end: base + j, kind: 'number', value: src.slice(i, j) });
-      i = j;
-    } else {
-      out.push({ start: base + i, end: base + i + 1, kind: 'op', value: src[i] });
-      i++;
-    }
-  }
-  return out;
-}
-
-/** One-entry cache: the rules judge one statement after the other, so the last one's tokens are the ones asked for. */
-let tokensStmt: StatementInfo | undefined;
-let tokens: Token[] = [];
-
-/** The current statement's tokens (cached per statement: every rule of the file shares them). */
-export function tokensOf(ctx: RuleContext): Token[] {
-  if (tokensStmt !== ctx.stmt) {
-    tokens = lex(ctx.parsedText || ctx.stmt.text, ctx.stmt.start);
-    tokensStmt = ctx.stmt;
-  }
-  return tokens;
-}
-
-/** Index of the token starting at (or first after) a file offset; -1 if none. Tokens are sorted by start. */
-export function tokenIndexAt(toks: Token[], offset: number): number {
-  let lo = 0;
-  let hi = toks.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (toks[mid].start < offset) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < toks.length ? lo : -1;
-}
-
-/** Index of the token starting exactly at a file offset; -1 if none. */
-function tokenStartingAt(toks: Token[], offset: number): number {
-  const i = tokenIndexAt(toks, offset);
-  return i >= 0 && toks[i].start === offset ? i : -1;
-}
-
-export function isWord(t: Token | undefined, ...words: string[]): boolean {
-  return t !== undefined && t.kind === 'word' && words.includes(t.value);
-}
-
-/** isWord for one word, without the rest-array allocation. */
-function isWord1(t: Token | undefined, word: string): boolean {
-  return t !== undefined && t.kind === 'word' && t.value === word;
-}
-
-function isName(t: Token | undefined): boolean {
-  return t !== undefined && (t.kind === 'word' || t.kind === 'ident');
-}
 
 /** `a`, `s.a`, `"S"."A"` from token i: the parts, the range, and the index after it. */
 export function qualifiedNameAt(toks: Token[], i: number): { parts: string[]; start: number; end: number; next: number } | undefined {
   if (!isName(toks[i])) return undefined;
   const parts = [toks[i].value];
   let j = i + 1;
-  while (toks[j]?.value === '.' && toks[j].kind === 'op' && isName(toks[j + 1])) {
+  while (toks[j]?.value === '.' && toks[j].kind === 'punct' && isName(toks[j + 1])) {
     parts.push(toks[j + 1].value);
     j += 2;
   }
@@ -241,9 +46,9 @@ export function qualifiedNameAt(toks: Token[], i: number): { parts: string[]; st
 
 /** Skip `IF EXISTS` / `IF NOT EXISTS` at token i. */
 function skipIfExists(toks: Token[], i: number): number {
-  if (!isWord1(toks[i], 'if')) return i;
-  if (isWord1(toks[i + 1], 'exists')) return i + 2;
-  if (isWord1(toks[i + 1], 'not') && isWord1(toks[i + 2], 'exists')) return i + 3;
+  if (!isKw(toks[i], 'if')) return i;
+  if (isKw(toks[i + 1], 'exists')) return i + 2;
+  if (isKw(toks[i + 1], 'not') && isKw(toks[i + 2], 'exists')) return i + 3;
   return i;
 }
 
@@ -252,7 +57,7 @@ function skipIfExists(toks: Token[], i: number): number {
  * ranges in order (to match the AST's objects, which carry no locations).
  */
 export function namesAfter(ctx: RuleContext, keywords: string[]): { start: number; end: number; text: string }[] {
-  const toks = tokensOf(ctx);
+  const toks = dataLossTokensOf(ctx);
   const i = findWords(toks, keywords);
   if (i < 0) return [];
   const out: { start: number; end: number; text: string }[] = [];
@@ -261,7 +66,7 @@ export function namesAfter(ctx: RuleContext, keywords: string[]): { start: numbe
     const q = qualifiedNameAt(toks, j);
     if (!q) break;
     out.push({ start: q.start, end: q.end, text: ctx.text.slice(q.start, q.end) });
-    if (toks[q.next]?.value !== ',' || toks[q.next].kind !== 'op') break;
+    if (toks[q.next]?.value !== ',' || toks[q.next].kind !== 'punct') break;
     j = q.next + 1;
   }
   return out;
@@ -270,7 +75,7 @@ export function namesAfter(ctx: RuleContext, keywords: string[]): { start: numbe
 /** The range of the (qualified) name starting at an AST location, e.g. a RangeVar's. */
 export function nameRangeAt(ctx: RuleContext, location: number | undefined): { start: number; end: number } {
   const at = ctx.offset(location);
-  const toks = tokensOf(ctx);
+  const toks = dataLossTokensOf(ctx);
   const i = tokenStartingAt(toks, at);
   const q = i >= 0 ? qualifiedNameAt(toks, i) : undefined;
   return q ? { start: q.start, end: q.end } : ctx.wordAt(at);
@@ -278,21 +83,8 @@ export function nameRangeAt(ctx: RuleContext, location: number | undefined): { s
 
 /** The first keyword of the statement (e.g. DROP, TRUNCATE), a fallback finding range. */
 function firstWord(ctx: RuleContext): { start: number; end: number } {
-  const t = tokensOf(ctx)[0];
+  const t = dataLossTokensOf(ctx)[0];
   return t ? { start: t.start, end: t.end } : { start: ctx.stmt.start, end: ctx.stmt.end };
-}
-
-/** Find a keyword sequence at or after token `from`; returns the index of its first token, or -1. */
-export function findWords(toks: Token[], words: string[], from = 0): number {
-  const w0 = words[0];
-  const k = words.length;
-  outer: for (let i = Math.max(from, 0); i + k <= toks.length; i++) {
-    const t = toks[i];
-    if (t.kind !== 'word' || t.value !== w0) continue;
-    for (let j = 1; j < k; j++) if (!isWord1(toks[i + j], words[j])) continue outer;
-    return i;
-  }
-  return -1;
 }
 
 /* ------------------------------------------------------------------------------------------------------
@@ -352,19 +144,19 @@ const INTERVAL_FIELDS = new Set(['year', 'month', 'day', 'hour', 'minute', 'seco
 /** A TypeName's exact text range, from its `location` (e.g. `character varying(20)[]`, `timestamp(3) without time zone`). */
 export function typeSpan(ctx: RuleContext, t: TypeNameNode | undefined): TypeSpan | undefined {
   if (t?.location === undefined || t.location < 0) return undefined;
-  const toks = tokensOf(ctx);
+  const toks = dataLossTokensOf(ctx);
   const at = ctx.offset(t.location);
   const i = tokenStartingAt(toks, at);
   if (i < 0 || !isName(toks[i])) return undefined;
   const first = toks[i];
   let lastNameStart = first.start;
   let j: number;
-  if (first.kind === 'word' && first.value === 'double' && isWord1(toks[i + 1], 'precision')) {
+  if (first.kind === 'word' && first.value === 'double' && isKw(toks[i + 1], 'precision')) {
     j = i + 2;
   } else if (isWord(first, 'character', 'char', 'nchar', 'bit', 'national')) {
     j = i + 1;
     if (first.value === 'national' && isWord(toks[j], 'character', 'char')) j++;
-    if (isWord1(toks[j], 'varying')) j++;
+    if (isKw(toks[j], 'varying')) j++;
   } else {
     const q = qualifiedNameAt(toks, i);
     if (!q) return undefined;
@@ -374,11 +166,11 @@ export function typeSpan(ctx: RuleContext, t: TypeNameNode | undefined): TypeSpa
   const nameEnd = toks[j - 1].end;
   if (first.kind === 'word' && first.value === 'interval') while (toks[j]?.kind === 'word' && INTERVAL_FIELDS.has(toks[j].value)) j++;
   let mods = '';
-  if (toks[j]?.kind === 'op' && toks[j].value === '(') {
+  if (toks[j]?.kind === 'punct' && toks[j].value === '(') {
     let depth = 0;
     let k = j;
     for (; k < toks.length; k++) {
-      if (toks[k].kind !== 'op') continue;
+      if (toks[k].kind !== 'punct') continue;
       if (toks[k].value === '(') depth++;
       else if (toks[k].value === ')' && --depth === 0) break;
     }
@@ -389,10 +181,10 @@ export function typeSpan(ctx: RuleContext, t: TypeNameNode | undefined): TypeSpa
   if (isWord(first, 'timestamp', 'time') && isWord(toks[j], 'with', 'without') && isWord(toks[j + 1], 'time') && isWord(toks[j + 2], 'zone')) j += 3;
   const baseEnd = toks[j - 1].end;
   // Array bounds: `[]`, `[3][4]`, `ARRAY`, `ARRAY[3]`.
-  if (isWord1(toks[j], 'array')) j++;
-  while (toks[j]?.kind === 'op' && toks[j].value === '[') {
+  if (isKw(toks[j], 'array')) j++;
+  while (toks[j]?.kind === 'punct' && toks[j].value === '[') {
     let k = j + 1;
-    while (k < toks.length && !(toks[k].kind === 'op' && toks[k].value === ']')) k++;
+    while (k < toks.length && !(toks[k].kind === 'punct' && toks[k].value === ']')) k++;
     if (k >= toks.length) break;
     j = k + 1;
   }
@@ -746,7 +538,7 @@ const SERIAL_TYPES = new Set(['serial', 'serial4', 'bigserial', 'serial8', 'smal
 /** Range of the NOT NULL column constraint at `location` (`[CONSTRAINT name] NOT NULL`). */
 function notNullRange(ctx: RuleContext, location: number | undefined): { start: number; end: number } | undefined {
   if (location === undefined) return undefined;
-  const toks = tokensOf(ctx);
+  const toks = dataLossTokensOf(ctx);
   const i = tokenStartingAt(toks, ctx.offset(location));
   if (i < 0) return undefined;
   const j = findWords(toks, NOT_NULL, i);
@@ -836,7 +628,7 @@ export const dataLossRules: Rule[] = [
         }
       }
       if (!any) return;
-      const toks = tokensOf(ctx);
+      const toks = dataLossTokensOf(ctx);
       // Search after the table name (DROP is not a reserved word: a table may be called "drop").
       let from = tokenIndexAt(toks, ctx.offset(a.relation?.location)) + 1;
       const table = relationName(a.relation);
@@ -847,7 +639,7 @@ export const dataLossRules: Rule[] = [
         let range: { start: number; end: number } | undefined;
         for (let i = findWords(toks, DROP, from); i >= 0; i = findWords(toks, DROP, i + 1)) {
           let j = i + 1;
-          if (isWord1(toks[j], 'column')) j++;
+          if (isKw(toks[j], 'column')) j++;
           j = skipIfExists(toks, j);
           if (isName(toks[j]) && toks[j].value === cmd.name) {
             range = { start: toks[j].start, end: toks[j].end };
@@ -978,9 +770,9 @@ export const dataLossRules: Rule[] = [
         if (rel !== undefined) rels.push(rel);
       }
       if (rels.length > 0 && rels.every((r) => ctx.state.isNew(r))) return;
-      const toks = tokensOf(ctx);
+      const toks = dataLossTokensOf(ctx);
       let k = toks.length - 1;
-      while (k >= 0 && !isWord1(toks[k], 'cascade')) k--;
+      while (k >= 0 && !isKw(toks[k], 'cascade')) k--;
       const list = rels.map(relationName).join(', ');
       const fixes: Fix[] = [];
       let range = firstWord(ctx);
@@ -1071,11 +863,11 @@ export const dataLossRules: Rule[] = [
       if (r?.renameType !== 'OBJECT_COLUMN' || !r.subname || !r.relation) return;
       if (r.relationType !== 'OBJECT_TABLE' && r.relationType !== 'OBJECT_VIEW' && r.relationType !== 'OBJECT_MATVIEW' && r.relationType !== 'OBJECT_FOREIGN_TABLE') return;
       if (columnIsNew(ctx, r.relation, r.subname)) return;
-      const toks = tokensOf(ctx);
+      const toks = dataLossTokensOf(ctx);
       let range: { start: number; end: number } | undefined;
       const i = findWords(toks, RENAME, tokenIndexAt(toks, ctx.offset(r.relation.location)) + 1);
       if (i > 0) {
-        const j = isWord1(toks[i + 1], 'column') ? i + 2 : i + 1;
+        const j = isKw(toks[i + 1], 'column') ? i + 2 : i + 1;
         if (isName(toks[j])) range = { start: toks[j].start, end: toks[j].end };
       }
       range ??= nameRangeAt(ctx, r.relation.location);
@@ -1107,7 +899,7 @@ export const dataLossRules: Rule[] = [
       if (!r || !kind || !r.relation?.relname || !r.newname) return;
       if (ctx.state.isNew(r.relation)) return;
       const old = relationName(r.relation);
-      const toks = tokensOf(ctx);
+      const toks = dataLossTokensOf(ctx);
       const at = ctx.offset(r.relation.location);
       const q = qualifiedNameAt(toks, tokenStartingAt(toks, at));
       const range = q ? { start: q.start, end: q.end } : ctx.wordAt(at);
@@ -1185,7 +977,7 @@ export const dataLossRules: Rule[] = [
       if (!e?.oldVal) return;
       const parts = names(e.typeName);
       if (hasQualified(c.types, parts)) return;
-      const toks = tokensOf(ctx);
+      const toks = dataLossTokensOf(ctx);
       const i = findWords(toks, RENAME_VALUE);
       const range = i >= 0 && toks[i + 2]?.kind === 'string' ? { start: toks[i + 2].start, end: toks[i + 2].end } : firstWord(ctx);
       const type = parts.join('.');
@@ -1239,7 +1031,7 @@ export const dataLossRules: Rule[] = [
             fixes,
           });
         } else if (pk) {
-          const toks = tokensOf(ctx);
+          const toks = dataLossTokensOf(ctx);
           const i = findWords(toks, PRIMARY_KEY, tokenIndexAt(toks, ctx.offset(pk.location)));
           const range = i >= 0 ? { start: toks[i].start, end: toks[i + 1].end } : nameRangeAt(ctx, col.def.location);
           ctx.report({
@@ -1293,7 +1085,7 @@ export const dataLossRules: Rule[] = [
       const e = stmtNode<{ typeName?: unknown[]; oldVal?: string; newVal?: string; newValNeighbor?: string }>(ctx, 'AlterEnumStmt');
       if (!e?.newVal || e.oldVal !== undefined || e.newValNeighbor !== undefined) return;
       const type = names(e.typeName).join('.');
-      const toks = tokensOf(ctx);
+      const toks = dataLossTokensOf(ctx);
       const i = findWords(toks, ADD_VALUE);
       const j = i >= 0 ? skipIfExists(toks, i + 2) : -1;
       const range = j >= 0 && toks[j]?.kind === 'string' ? { start: toks[j].start, end: toks[j].end } : firstWord(ctx);

@@ -2,14 +2,15 @@ import { names, RangeVar, relationName, typeInfo, TypeNameNode, walk } from '../
 import type { FileState, RuleContext } from '../context';
 import type { Rule } from '../lint';
 import type { AstNode } from '../parser';
+import { isWord, lockingLexerOf, type Token } from '../tokens';
 import type { Fix, Severity, StatementInfo, TextEdit } from '../types';
 
 /*
  * Performance: the linter runs on every keystroke. Every rule declares the statement `types` it judges
  * (require-lock-timeout excepted: it must see each section's first statement), the facts several rules
- * share (the ALTER TABLE's subcommands, the locks a statement takes, its tokens) are computed once per
- * statement (see memoOf), and statements are tokenized only when a finding needs a range or a fix, and
- * then only as far as needed (see Lexer). Messages are built only for findings.
+ * share (the ALTER TABLE's subcommands, the locks a statement takes) are computed once per statement (see
+ * memoOf), and statements are tokenized only when a finding needs a range or a fix, and then only as far
+ * as needed (the shared lexer, ../tokens, also once per statement). Messages are built only for findings.
  */
 
 /**
@@ -33,203 +34,6 @@ function as<T = AstNode>(node: unknown, type: string): T | undefined {
  * A statement waiting for a lock also blocks every later request that conflicts with it (the lock queue).
  */
 
-// ---------------------------------------------------------------------------------------------------
-// A small lexer over the statement text (comments, strings, quoted identifiers and dollar quotes
-// skipped), so ranges point at real tokens and fixes land at real clause boundaries.
-// ---------------------------------------------------------------------------------------------------
-
-interface Tok {
-  kind: 'word' | 'ident' | 'string' | 'num' | 'punct';
-  /** Lower-cased for words, unquoted for quoted identifiers, the text otherwise. */
-  value: string;
-  /** File offsets. */
-  start: number;
-  end: number;
-  /** Parenthesis/bracket depth the token sits at (0 = top level of the statement). */
-  depth: number;
-}
-
-const DOLLAR_TAG = /\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
-
-/** Identifier characters (UTF-16 code units): a letter, `_` or any non-ASCII unit starts a word. */
-const isWordStart = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c >= 0x80;
-/** … and digits and `$` continue it. */
-const isWordPart = (c: number) => isWordStart(c) || (c >= 48 && c <= 57) || c === 36;
-/** A number: a digit, then digits, letters, `_` and `.`. */
-const isDigit = (c: number) => c >= 48 && c <= 57;
-const isNumPart = (c: number) => (c >= 48 && c <= 57) || (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 46;
-
-function endOfString(text: string, i: number, backslash: boolean): number {
-  let j = i + 1;
-  while (j < text.length) {
-    const c = text.charCodeAt(j);
-    if (backslash && c === 92) j += 2;
-    else if (c === 39) {
-      if (text.charCodeAt(j + 1) === 39) j += 2;
-      else return j + 1;
-    } else j++;
-  }
-  return text.length;
-}
-
-/**
- * The statement's tokens, lexed on demand: most findings only need the first few tokens (the statement's
- * keyword, the table name), so the rest of the statement is lexed only when a rule asks for it.
- */
-class Lexer {
-  readonly toks: Tok[] = [];
-  private i = 0;
-  private depth = 0;
-  private done = false;
-  constructor(
-    private readonly text: string,
-    private readonly base: number,
-  ) {}
-
-  /** Every token of the statement. */
-  all(): Tok[] {
-    while (this.next());
-    return this.toks;
-  }
-
-  /** The k-th token (0-based), if the statement has that many. */
-  at(k: number): Tok | undefined {
-    while (this.toks.length <= k && this.next());
-    return this.toks[k];
-  }
-
-  /** Index of the first token ending after `offset` (the token containing it, or the next one); -1 if none. */
-  indexAfter(offset: number): number {
-    const ts = this.toks;
-    // Tokens are in order and do not overlap: search the lexed ones, then lex on.
-    if (ts.length && ts[ts.length - 1].end > offset) {
-      let lo = 0;
-      let hi = ts.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (ts[mid].end > offset) hi = mid;
-        else lo = mid + 1;
-      }
-      return lo;
-    }
-    let k = ts.length;
-    while (this.next()) {
-      if (ts[k].end > offset) return k;
-      k++;
-    }
-    return -1;
-  }
-
-  /** Lex one more token; false at the end of the statement. */
-  next(): boolean {
-    if (this.done) return false;
-    const text = this.text;
-    const base = this.base;
-    const out = this.toks;
-    const n = text.length;
-    let i = this.i;
-    while (i < n) {
-      const c = text.charCodeAt(i);
-      // space, \t, \n, \v, \f, \r
-      if (c === 32 || (c >= 9 && c <= 13)) {
-        i++;
-        continue;
-      }
-      if (c === 45 && text.charCodeAt(i + 1) === 45) {
-        const nl = text.indexOf('\n', i);
-        i = nl < 0 ? n : nl + 1;
-        continue;
-      }
-      if (c === 47 && text.charCodeAt(i + 1) === 42) {
-        let d = 1;
-        i += 2;
-        while (i < n && d > 0) {
-          const x = text.charCodeAt(i);
-          if (x === 47 && text.charCodeAt(i + 1) === 42) {
-            d++;
-            i += 2;
-          } else if (x === 42 && text.charCodeAt(i + 1) === 47) {
-            d--;
-            i += 2;
-          } else i++;
-        }
-        continue;
-      }
-      const depth = this.depth;
-      if (c === 39) {
-        const s = i;
-        i = endOfString(text, i, false);
-        out.push({ kind: 'string', value: text.slice(s, i), start: base + s, end: base + i, depth });
-        this.i = i;
-        return true;
-      }
-      if (c === 34) {
-        const s = i;
-        let v = '';
-        i++;
-        let from = i;
-        while (i < n) {
-          if (text.charCodeAt(i) === 34) {
-            if (text.charCodeAt(i + 1) === 34) {
-              v += text.slice(from, i + 1);
-              i += 2;
-              from = i;
-              continue;
-            }
-            break;
-          }
-          i++;
-        }
-        v += text.slice(from, i);
-        if (i < n) i++;
-        out.push({ kind: 'ident', value: v, start: base + s, end: base + i, depth });
-        this.i = i;
-        return true;
-      }
-      if (c === 36) {
-        DOLLAR_TAG.lastIndex = i;
-        const m = DOLLAR_TAG.exec(text);
-        if (m) {
-          const close = text.indexOf(m[0], i + m[0].length);
-          const e = close < 0 ? n : close + m[0].length;
-          out.push({ kind: 'string', value: text.slice(i, e), start: base + i, end: base + e, depth });
-          this.i = e;
-          return true;
-        }
-      }
-      if (isWordStart(c)) {
-        let e = i + 1;
-        while (e < n && isWordPart(text.charCodeAt(e))) e++;
-        if (e === i + 1 && (c === 101 || c === 69) && text.charCodeAt(e) === 39) {
-          const end = endOfString(text, e, true);
-          out.push({ kind: 'string', value: text.slice(i, end), start: base + i, end: base + end, depth });
-          this.i = end;
-          return true;
-        }
-        out.push({ kind: 'word', value: text.slice(i, e).toLowerCase(), start: base + i, end: base + e, depth });
-        this.i = e;
-        return true;
-      }
-      if (isDigit(c)) {
-        let e = i + 1;
-        while (e < n && isNumPart(text.charCodeAt(e))) e++;
-        out.push({ kind: 'num', value: text.slice(i, e), start: base + i, end: base + e, depth });
-        this.i = e;
-        return true;
-      }
-      // ) and ] close a level, ( and [ open one.
-      if (c === 41 || c === 93) this.depth = Math.max(0, depth - 1);
-      out.push({ kind: 'punct', value: text[i], start: base + i, end: base + i + 1, depth: this.depth });
-      if (c === 40 || c === 91) this.depth++;
-      this.i = i + 1;
-      return true;
-    }
-    this.i = i;
-    this.done = true;
-    return false;
-  }
-}
-
 /**
  * Facts about the current statement shared by the rules (computed at most once per statement, on first
  * use). Rules run one statement at a time, so one entry, replaced when the statement changes, is enough.
@@ -238,7 +42,6 @@ class Lexer {
  */
 interface StmtMemo {
   stmt: StatementInfo | undefined;
-  lexer: Lexer | undefined;
   /** null: not an ALTER TABLE statement. */
   alter: AlterInfo | null | undefined;
   locks: LockTaken[] | undefined;
@@ -247,7 +50,7 @@ interface StmtMemo {
 }
 
 // (Every field is created up front: one object shape, so property accesses stay monomorphic.)
-const newMemo = (stmt: StatementInfo | undefined): StmtMemo => ({ stmt, lexer: undefined, alter: undefined, locks: undefined, segs: undefined });
+const newMemo = (stmt: StatementInfo | undefined): StmtMemo => ({ stmt, alter: undefined, locks: undefined, segs: undefined });
 
 let memo: StmtMemo = newMemo(undefined);
 
@@ -257,50 +60,51 @@ function memoOf(ctx: RuleContext): StmtMemo {
   return memo;
 }
 
-function lexer(ctx: RuleContext): Lexer {
-  const m = memoOf(ctx);
-  return (m.lexer ??= new Lexer(ctx.stmt.text, ctx.stmt.start));
-}
+// ---------------------------------------------------------------------------------------------------
+// Tokens: the statement text's tokens (comments, strings, quoted identifiers and dollar quotes skipped),
+// so ranges point at real tokens and fixes land at real clause boundaries. They come from the shared
+// lexer (../tokens: lockingLexerOf, over the statement as written, `nesting` counting parentheses and
+// brackets), produced on demand: most findings only need the first few tokens (the statement's keyword,
+// the table name).
+// ---------------------------------------------------------------------------------------------------
 
 /** Every token of the current statement. */
-function toks(ctx: RuleContext): Tok[] {
-  return lexer(ctx).all();
+function toks(ctx: RuleContext): Token[] {
+  return lockingLexerOf(ctx).all();
 }
 
-const isWord = (t: Tok | undefined, ...w: string[]): boolean => t !== undefined && t.kind === 'word' && w.includes(t.value);
-
 /** The token at (or containing) a file offset. */
-function tokAt(ctx: RuleContext, offset: number): Tok | undefined {
+function tokAt(ctx: RuleContext, offset: number): Token | undefined {
   // The first token ending after `offset` contains it, or else is the first one starting after it.
-  const lx = lexer(ctx);
+  const lx = lockingLexerOf(ctx);
   const k = lx.indexAfter(offset);
-  return k < 0 ? undefined : lx.toks[k];
+  return k < 0 ? undefined : lx.tokens[k];
 }
 
 /** The first top-level keyword among `words` (e.g. the INDEX of CREATE UNIQUE INDEX). */
-function keyword(ctx: RuleContext, ...words: string[]): Tok | undefined {
-  const lx = lexer(ctx);
+function keyword(ctx: RuleContext, ...words: string[]): Token | undefined {
+  const lx = lockingLexerOf(ctx);
   for (let k = 0; ; k++) {
-    const t = lx.at(k);
+    const t = lx.get(k);
     if (!t) return undefined;
-    if (t.depth === 0 && t.kind === 'word' && words.includes(t.value)) return t;
+    if (t.nesting === 0 && t.kind === 'word' && words.includes(t.value)) return t;
   }
 }
 
 /** A reported range: the token at an AST location (the CONSTRAINT keyword extends to the constraint's name). */
 function rangeAt(ctx: RuleContext, location: number | undefined): { start: number; end: number } {
   const at = ctx.offset(location);
-  const lx = lexer(ctx);
+  const lx = lockingLexerOf(ctx);
   const i = lx.indexAfter(at);
-  const t = i < 0 ? undefined : lx.toks[i];
+  const t = i < 0 ? undefined : lx.tokens[i];
   if (!t || t.start > at) return ctx.wordAt(at);
-  const next = isWord(t, 'constraint') ? lx.at(i + 1) : undefined;
+  const next = isWord(t, 'constraint') ? lx.get(i + 1) : undefined;
   if (next) return { start: t.start, end: next.end };
   return { start: t.start, end: t.end };
 }
 
 interface Segment {
-  toks: Tok[];
+  toks: Token[];
   start: number;
   end: number;
 }
@@ -314,9 +118,9 @@ function alterSegments(ctx: RuleContext, rel: RangeVar | undefined, count: numbe
   k++;
   while (k + 1 < ts.length && ts[k].kind === 'punct' && ts[k].value === '.') k += 2;
   if (k < ts.length && ts[k].kind === 'punct' && ts[k].value === '*') k++;
-  const segs: Tok[][] = [[]];
+  const segs: Token[][] = [[]];
   for (const t of ts.slice(k)) {
-    if (t.depth === 0 && t.kind === 'punct' && t.value === ',') segs.push([]);
+    if (t.nesting === 0 && t.kind === 'punct' && t.value === ',') segs.push([]);
     else segs[segs.length - 1].push(t);
   }
   if (segs.length !== count || segs.some((s) => s.length === 0)) return undefined;
@@ -489,7 +293,7 @@ const CONSTRAINT_ATTRS = new Set([
 ]);
 
 /** The text of a column's inline constraint (with its DEFERRABLE… attributes), inside the subcommand's segment. */
-function inlineConstraintExtent(ctx: RuleContext, seg: Segment, col: ColumnDefNode, index: number): { toks: Tok[]; start: number; end: number; removeFrom: number } | undefined {
+function inlineConstraintExtent(ctx: RuleContext, seg: Segment, col: ColumnDefNode, index: number): { toks: Token[]; start: number; end: number; removeFrom: number } | undefined {
   const cons = (col.constraints ?? []).map(constraintOf);
   const con = cons[index];
   if (con?.location === undefined) return undefined;
@@ -510,7 +314,7 @@ function inlineConstraintExtent(ctx: RuleContext, seg: Segment, col: ColumnDefNo
 /** The text of an identifier token as written (for fixes that repeat it). */
 function identText(ctx: RuleContext, location: number | undefined, fallback: string): string {
   const t = tokAt(ctx, ctx.offset(location));
-  if (t && (t.kind === 'word' || t.kind === 'ident') && t.start === ctx.offset(location)) return ctx.text.slice(t.start, t.end);
+  if (t && (t.kind === 'word' || t.kind === 'quoted') && t.start === ctx.offset(location)) return ctx.text.slice(t.start, t.end);
   return quoteIdent(fallback);
 }
 
@@ -613,14 +417,14 @@ const maxMode = (a: LockMode | undefined, b: LockMode): LockMode => (a === undef
 function relRange(ctx: RuleContext, rv: Rel | undefined): { start: number; end: number } {
   if (rv?.location === undefined) return { start: ctx.stmt.start, end: tokAt(ctx, ctx.stmt.start)?.end ?? ctx.stmt.start + 1 };
   const at = ctx.offset(rv.location);
-  const lx = lexer(ctx);
+  const lx = lockingLexerOf(ctx);
   let i = lx.indexAfter(at);
-  if (i < 0 || lx.toks[i].start !== at) return ctx.wordAt(at);
-  let end = lx.toks[i].end;
+  if (i < 0 || lx.tokens[i].start !== at) return ctx.wordAt(at);
+  let end = lx.tokens[i].end;
   for (;;) {
-    const dot = lx.at(i + 1);
+    const dot = lx.get(i + 1);
     if (dot?.kind !== 'punct' || dot.value !== '.') break;
-    const part = lx.at(i + 2);
+    const part = lx.get(i + 2);
     if (!part) break;
     end = part.end;
     i += 2;
@@ -629,7 +433,7 @@ function relRange(ctx: RuleContext, rv: Rel | undefined): { start: number; end: 
 }
 
 const stmtStartRange = (ctx: RuleContext) => {
-  const t = lexer(ctx).at(0);
+  const t = lockingLexerOf(ctx).get(0);
   return t ? { start: t.start, end: t.end } : { start: ctx.stmt.start, end: ctx.stmt.start + 1 };
 };
 
@@ -778,7 +582,7 @@ function nameRange(ctx: RuleContext, n: string[]): { start: number; end: number 
   const last = n[n.length - 1];
   for (let i = 0; i < ts.length; i++) {
     const t = ts[i];
-    if (t.depth !== 0 || (t.kind !== 'word' && t.kind !== 'ident') || t.value !== n[0]) continue;
+    if (t.nesting !== 0 || (t.kind !== 'word' && t.kind !== 'quoted') || t.value !== n[0]) continue;
     let j = i;
     let ok = true;
     for (let k = 1; k < n.length; k++) {
@@ -1154,7 +958,7 @@ export const lockingRules: Rule[] = [
       if (!kind) return;
       if ((kind === 'INDEX' || kind === 'TABLE') && ctx.state.isNew(r.relation)) return;
       const ts = toks(ctx);
-      const kw = ts.find((t) => t.depth === 0 && isWord(t, kind.toLowerCase()));
+      const kw = ts.find((t) => t.nesting === 0 && isWord(t, kind.toLowerCase()));
       if (!kw) return;
       const target = r.relation ? relationName(r.relation) : r.name ?? '';
       const scope = kind === 'INDEX' ? `index ${target}` : kind === 'TABLE' ? `table ${target}` : kind === 'SCHEMA' ? `every table of schema ${target}` : 'every table of the database';
@@ -1479,7 +1283,7 @@ export const lockingRules: Rule[] = [
         if (con) range = rangeAt(ctx, con.location);
         else {
           const seg = segments(ctx, a)?.[i];
-          const t = seg?.toks.find((x, j) => j > 0 && (x.kind === 'word' || x.kind === 'ident') && x.value === column && !isWord(x, 'alter', 'column'));
+          const t = seg?.toks.find((x, j) => j > 0 && (x.kind === 'word' || x.kind === 'quoted') && x.value === column && !isWord(x, 'alter', 'column'));
           range = t ? { start: t.start, end: t.end } : undefined;
         }
         const ck = quoteIdent(defaultConstraintName(bare(a.table), column, 'not_null'));

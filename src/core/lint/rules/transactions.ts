@@ -1,8 +1,9 @@
 import { names, RangeVar, relationName } from '../ast';
 import type { FileState, RuleContext } from '../context';
 import type { Rule } from '../lint';
+import { lexAll, lexerOf, nameEnd, type Token, tokenIndexAt, tokensOf } from '../tokens';
 import type { Fix, StatementInfo } from '../types';
-import { indentBefore, lexerOf, lexSql, nameEnd, proven, sameAsParsed, Token, tokenIndexAt, tokensOf } from './idempotency';
+import { indentBefore, proven, sameAsParsed } from './idempotency';
 
 // ---------------------------------------------------------------------------------------------------
 // Explicit transactions. ctx.state.explicitTx says whether a BEGIN is open before the current statement
@@ -430,7 +431,7 @@ Add \`COMMIT;\` at the end of the section (\`COMMIT AND CHAIN\` also leaves a ne
       const kw = ctx.state.explicitTx ? (memo?.begin?.start === startAt ? memo?.begin : undefined) : memo?.chained;
       const start = startAt ?? ctx.section.start;
       const last = memo?.last;
-      const lastTokens = last ? lexSql(memo!.lastText, last.start) : [];
+      const lastTokens = last ? lexAll(memo!.lastText, last.start) : [];
       const title = 'Add COMMIT at the end of the section';
       const fix: Fix = !last || lastTokens.length === 0
         ? ctx.insert(title, ctx.section.end, '\nCOMMIT;\n')
