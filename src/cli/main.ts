@@ -6,7 +6,7 @@ import {
   LockHeldError, markApplied, MigrationState, osUser, plan, Redactor, RefusedError, repair, rollback, RunResult, TOOL_VERSION,
   UsageError, verify,
 } from '../core';
-import { ms, Out, style, useColor } from './output';
+import { firstLine, ms, Out, style, useColor, withInterrupt } from './output';
 import { replayCommand } from './replay';
 
 /**
@@ -265,7 +265,7 @@ export async function main(argv: string[], io: Io = {}): Promise<number> {
       case 'apply': {
         noPositional();
         const c = await confirm('apply');
-        const r = await withInterrupt(out, (signal) => apply(engine, o.env, { to: o.to, confirm: c, force: o.force, allowOutOfOrder: o['allow-out-of-order'], signal }));
+        const r = await withInterrupt(out, 'cancelling the running migration', (signal) => apply(engine, o.env, { to: o.to, confirm: c, force: o.force, allowOutOfOrder: o['allow-out-of-order'], signal }));
         if (json) out.json(r);
         else {
           printRun(out, r, cwd, 'applied');
@@ -281,7 +281,7 @@ export async function main(argv: string[], io: Io = {}): Promise<number> {
       case 'rollback': {
         if (positional.length > 1) throw new UsageError('rollback takes at most one VERSION');
         const c = await confirm('roll back');
-        const r = await withInterrupt(out, (signal) => rollback(engine, o.env, { version: positional[0], confirm: c, signal }));
+        const r = await withInterrupt(out, 'cancelling the running migration', (signal) => rollback(engine, o.env, { version: positional[0], confirm: c, signal }));
         if (json) out.json(r);
         else printRun(out, r, cwd, 'rolled back');
         return r.cancelled ? EXIT.INTERRUPTED : r.ok ? EXIT.OK : EXIT.ERROR;
@@ -439,27 +439,6 @@ function reportError(e: unknown, out: Out, json: boolean, s: ReturnType<typeof s
   return EXIT.ERROR;
 }
 
-/**
- * Ctrl-C (or SIGTERM) during a run cancels the running statement on the server, so its migration rolls
- * back and the history stays true; a second Ctrl-C exits at once (the server still rolls back, since the
- * migration never committed, unless the migration was already sent in full).
- */
-async function withInterrupt<T>(out: Out, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(130);
-    out.err(`${sig}: cancelling the running migration (press Ctrl-C again to exit at once)…`);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    return await fn(controller.signal);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-}
 
 function ask(stdin: NodeJS.ReadStream, stderr: NodeJS.WritableStream, question: string): Promise<string> {
   const rl = readline.createInterface({ input: stdin, output: stderr });
@@ -572,10 +551,6 @@ function printDryRun(out: Out, r: Awaited<ReturnType<typeof dryRun>>, cwd: strin
   out.print(r.ok ? s.green('\ndry run: ok') : s.red('\ndry run: a migration fails'));
 }
 
-function firstLine(sql: string): string {
-  const l = sql.split('\n')[0];
-  return l.length > 100 ? l.slice(0, 100) + '…' : l + (sql.includes('\n') ? ' …' : '');
-}
 
 export type { BulwarkConfig };
 

@@ -46,3 +46,30 @@ export function ms(n: number | undefined): string {
   if (n < 60000) return `${(n / 1000).toFixed(1)} s`;
   return `${Math.floor(n / 60000)} min ${Math.round((n % 60000) / 1000)} s`;
 }
+
+/**
+ * Run a cancellable operation: the first Ctrl-C (or SIGTERM) aborts the signal and says `what` is being
+ * stopped; a second one exits at once.
+ */
+export async function withInterrupt<T>(out: Out, what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    out.err(`${sig}: ${what} (press Ctrl-C again to exit at once)…`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** The first line of a statement, shortened for one-line listings. */
+export function firstLine(sql: string): string {
+  const l = sql.split('\n')[0];
+  return l.length > 100 ? l.slice(0, 100) + '…' : l + (sql.includes('\n') ? ' …' : '');
+}

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { Db, Engine, fileErrors, MigrationReplay, openEmbedded, Redactor, replay, ReplayResult, serverShadow, UsageError } from '../core';
-import { ms, Out, Style } from './output';
+import { firstLine, ms, Out, Style, withInterrupt } from './output';
 
 /** `bulwark verify --replay`: see src/core/engine/replay.ts. */
 export async function replayCommand(
@@ -32,7 +32,7 @@ export async function replayCommand(
   }
 
   if (!o.json) out.err(o.errStyle.dim(`replaying ${set.migrations.length} migration(s) on ${shadow.display}…`));
-  const r = await withInterrupt(out, (signal) =>
+  const r = await withInterrupt(out, 'stopping the replay', (signal) =>
     replay(set.migrations, shadow.open, {
       historySchema: engine.config.history.schema,
       signal,
@@ -111,25 +111,4 @@ export function printReplay(out: Out, r: ReplayResult, cwd: string, shadow: stri
   out.print(r.cancelled ? s.yellow(line + ' — cancelled') : r.ok ? s.green(line) : s.red(line));
 }
 
-function firstLine(sql: string): string {
-  const l = sql.split('\n')[0];
-  return l.length > 100 ? l.slice(0, 100) + '…' : l + (sql.includes('\n') ? ' …' : '');
-}
 
-/** Ctrl-C stops the replay at the next statement (the shadow is still dropped); a second one exits at once. */
-async function withInterrupt<T>(out: Out, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(130);
-    out.err(`${sig}: stopping the replay (press Ctrl-C again to exit at once)…`);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    return await fn(controller.signal);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-}
