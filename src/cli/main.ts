@@ -265,7 +265,7 @@ export async function main(argv: string[], io: Io = {}): Promise<number> {
       case 'apply': {
         noPositional();
         const c = await confirm('apply');
-        const r = await withInterrupt(out, 'cancelling the running migration', (signal) => apply(engine, o.env, { to: o.to, confirm: c, force: o.force, allowOutOfOrder: o['allow-out-of-order'], signal }));
+        const r = await withInterrupt(out, stopMessage(engine, o.env), (signal) => apply(engine, o.env, { to: o.to, confirm: c, force: o.force, allowOutOfOrder: o['allow-out-of-order'], signal }));
         if (json) out.json(r);
         else {
           printRun(out, r, cwd, 'applied');
@@ -281,7 +281,7 @@ export async function main(argv: string[], io: Io = {}): Promise<number> {
       case 'rollback': {
         if (positional.length > 1) throw new UsageError('rollback takes at most one VERSION');
         const c = await confirm('roll back');
-        const r = await withInterrupt(out, 'cancelling the running migration', (signal) => rollback(engine, o.env, { version: positional[0], confirm: c, signal }));
+        const r = await withInterrupt(out, stopMessage(engine, o.env), (signal) => rollback(engine, o.env, { version: positional[0], confirm: c, signal }));
         if (json) out.json(r);
         else printRun(out, r, cwd, 'rolled back');
         return r.cancelled ? EXIT.INTERRUPTED : r.ok ? EXIT.OK : EXIT.ERROR;
@@ -417,6 +417,11 @@ async function lintCommand(
   else if (format === 'sarif') formatSarif(out, results, ALL_RULES, o.cwd);
   else formatText(out, results, o.cwd);
   return results.some((r) => r.findings.some((f) => f.severity === 'error')) ? EXIT.ERROR : EXIT.OK;
+}
+
+/** What Ctrl-C does: a server cancels the running statement; the embedded database can only stop between migrations. */
+function stopMessage(engine: Engine, envName: string | undefined): string {
+  return engine.environment(envName).embedded ? 'stopping after the running migration' : 'cancelling the running migration';
 }
 
 function reportError(e: unknown, out: Out, json: boolean, s: ReturnType<typeof style>): number {

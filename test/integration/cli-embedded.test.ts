@@ -174,6 +174,7 @@ describe('cli: the embedded database (no configuration at all)', function () {
     run.child.kill('SIGINT');
     const r = await run.done;
     assert.equal(r.code, 130, r.stdout + r.stderr);
+    assert.match(r.stderr, /SIGINT: stopping after the running migration/);
     assert.match(r.stdout, new RegExp(`✔ ${V1}_slow applied`));
     assert.match(r.stdout, new RegExp(`· ${V2}_next not executed`));
     assert.deepEqual(await statuses(), { [V1]: 'applied', [V2]: 'pending' });
