@@ -130,18 +130,23 @@ function wordIs(sql: string, start: number, end: number, lower: string): boolean
   return true;
 }
 
-/** End (exclusive) of a standard '...' string starting at `i`, or -1 if unterminated. */
-function scanStandardString(sql: string, i: number): number {
+/** End (exclusive) of a token quoted with `quote` and escaped by doubling it, starting at `i`; -1 if unterminated. */
+function scanDoubledQuote(sql: string, i: number, quote: string, code: number): number {
   let j = i + 1;
   for (;;) {
-    const q = sql.indexOf("'", j);
+    const q = sql.indexOf(quote, j);
     if (q < 0) return -1;
-    if (sql.charCodeAt(q + 1) === SQUOTE) {
+    if (sql.charCodeAt(q + 1) === code) {
       j = q + 2;
       continue;
     }
     return q + 1;
   }
+}
+
+/** End (exclusive) of a standard '...' string starting at `i`, or -1 if unterminated. */
+function scanStandardString(sql: string, i: number): number {
+  return scanDoubledQuote(sql, i, "'", SQUOTE);
 }
 
 /** End (exclusive) of an E'...' string body whose opening quote is at `i`, or -1 if unterminated. */
@@ -164,16 +169,7 @@ function scanEscapeString(sql: string, i: number): number {
 
 /** End (exclusive) of a "quoted identifier" starting at `i`, or -1 if unterminated. */
 function scanQuotedIdentifier(sql: string, i: number): number {
-  let j = i + 1;
-  for (;;) {
-    const q = sql.indexOf('"', j);
-    if (q < 0) return -1;
-    if (sql.charCodeAt(q + 1) === DQUOTE) {
-      j = q + 2;
-      continue;
-    }
-    return q + 1;
-  }
+  return scanDoubledQuote(sql, i, '"', DQUOTE);
 }
 
 /**
