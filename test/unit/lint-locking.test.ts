@@ -1,16 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { lockingRules } from '../../src/core/lint/rules/locking';
-import { ALL_RULES, Finding, lint, LintSettings } from '../../src/core/lint';
-import { applyFix, at, findingsOf, flags, passes, useParser } from '../helpers/lint';
-
-/** Apply the finding's fix, then: the rule is silent on the result and the result still parses. */
-function fixClears(rule: string, sql: string, f: Finding, settings: Partial<LintSettings> = {}, which = 0): string {
-  const out = applyFix(sql, f, which);
-  passes(rule, out, settings);
-  const errors = lint(out, settings).findings.filter((x) => x.rule === 'syntax-error' || x.rule === 'internal-error');
-  assert.deepEqual(errors, [], `fixed SQL has errors:\n${out}`);
-  return out;
-}
+import { ALL_RULES, lint } from '../../src/core/lint';
+import { applyFix, at, findingsOf, fixClears, flags, passes, useParser } from '../helpers/lint';
 
 const UP = '-- migrate:up\n';
 const UP_NOTX = '-- migrate:up transaction:false\n';

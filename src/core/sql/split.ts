@@ -130,6 +130,20 @@ function wordIs(sql: string, start: number, end: number, lower: string): boolean
   return true;
 }
 
+/**
+ * End (exclusive) of a number starting at `i`. Numbers swallow trailing identifier characters (1e5, 0x1F,
+ * 1_000, junk like 1$) so that a '$' right after a digit is never taken as the start of a dollar quote.
+ */
+function scanNumber(sql: string, i: number): number {
+  let j = i + 1;
+  while (j < sql.length) {
+    const d = sql.charCodeAt(j);
+    if (isIdentCont(d) || d === DOT) j++;
+    else break;
+  }
+  return j;
+}
+
 /** End (exclusive) of a token quoted with `quote` and escaped by doubling it, starting at `i`; -1 if unterminated. */
 function scanDoubledQuote(sql: string, i: number, quote: string, code: number): number {
   let j = i + 1;
@@ -371,15 +385,7 @@ class Splitter {
         isWord = true;
       }
     } else if (isDigit(c) || (c === DOT && isDigit(next))) {
-      // Numbers swallow trailing identifier characters (e.g. 1e5, 0x1F, 1_000, junk like 1$) so that a
-      // '$' right after a digit is never taken as the start of a dollar quote.
-      let j = i + 1;
-      while (j < n) {
-        const d = sql.charCodeAt(j);
-        if (isIdentCont(d) || d === DOT) j++;
-        else break;
-      }
-      end = j;
+      end = scanNumber(sql, i);
     } else {
       if (c === LPAREN) this.parenDepth++;
       else if (c === RPAREN && this.parenDepth > 0) this.parenDepth--;
@@ -703,12 +709,7 @@ function normalizeStatementText(sql: string): string {
         i = j;
       }
     } else if (isDigit(c) || (c === DOT && isDigit(next))) {
-      let j = i + 1;
-      while (j < n) {
-        const d = sql.charCodeAt(j);
-        if (isIdentCont(d) || d === DOT) j++;
-        else break;
-      }
+      const j = scanNumber(sql, i);
       emit(asciiLower(sql.slice(i, j)));
       i = j;
     } else if (c === COLON && next === COLON) {
