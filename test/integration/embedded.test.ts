@@ -35,6 +35,26 @@ describe('embedded PostgreSQL (PGlite) as a Db', function () {
     return db;
   }
 
+  it('opens a data directory whose empty folders were lost (a .vsix keeps only files)', async () => {
+    const dir = path.join(tmp, 'db');
+    const db = await openDir(dir);
+    await db.query('CREATE TABLE kept (id int)');
+    await db.close();
+    open.splice(open.indexOf(db), 1);
+    const removeEmpty = (d: string): number => {
+      let n = 0;
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) n += removeEmpty(path.join(d, e.name));
+      if (d !== dir && fs.readdirSync(d).length === 0) {
+        fs.rmdirSync(d);
+        n++;
+      }
+      return n;
+    };
+    assert.ok(removeEmpty(dir) > 3, 'the data directory had empty folders');
+    const again = await openDir(dir);
+    assert.deepEqual((await again.query<{ n: string }>("SELECT count(*)::text AS n FROM pg_class WHERE relname = 'kept'")).rows, [{ n: '1' }]);
+  });
+
   describe('answers like a server', () => {
     let server: TestDb;
     let serverDb: Db;

@@ -93,6 +93,7 @@ export async function openEmbedded(dataDir: string | undefined, opts: EmbeddedOp
     if (needsInitialisation(dir)) {
       pglite = await initialise(mod, dir, opts, progress);
     } else {
+      ensureDataDirFolders(dir);
       if (fs.existsSync(path.join(dir, 'postmaster.pid'))) progress(`recovering the embedded database in ${dir} (the last run did not shut down cleanly)…`);
       pglite = await mod.PGlite.create(dir);
     }
@@ -156,6 +157,18 @@ function needsInitialisation(dir: string): boolean {
   return true;
 }
 
+/**
+ * The empty folders PostgreSQL expects in a data directory. Packagers that keep only files (a .vsix is a zip
+ * of files) drop them from the shipped template, and PostgreSQL then fails to start: make them every time.
+ */
+const DATA_DIR_FOLDERS = ['base', 'global', 'pg_commit_ts', 'pg_dynshmem', 'pg_logical/mappings', 'pg_logical/snapshots', 'pg_multixact/members',
+  'pg_multixact/offsets', 'pg_notify', 'pg_replslot', 'pg_serial', 'pg_snapshots', 'pg_stat', 'pg_stat_tmp', 'pg_subtrans', 'pg_tblspc',
+  'pg_twophase', 'pg_wal/archive_status', 'pg_wal/summaries', 'pg_xact'];
+
+export function ensureDataDirFolders(dir: string): void {
+  for (const f of DATA_DIR_FOLDERS) fs.mkdirSync(path.join(dir, f), { recursive: true });
+}
+
 async function initialise(mod: PgliteModule, dir: string, opts: EmbeddedOptions, progress: (m: string) => void): Promise<PGliteInstance> {
   const marker = path.join(dir, INIT_MARKER);
   // A directory left half-made by a killed run: start it again from nothing.
@@ -168,6 +181,7 @@ async function initialise(mod: PgliteModule, dir: string, opts: EmbeddedOptions,
   if (template) {
     progress(`creating the embedded database in ${dir}…`);
     fs.cpSync(template, dir, { recursive: true, mode: fs.constants.COPYFILE_FICLONE });
+    ensureDataDirFolders(dir);
     fs.rmSync(marker);
     pglite = await mod.PGlite.create(dir);
   } else {

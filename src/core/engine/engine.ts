@@ -2,6 +2,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BulwarkConfig, EnvironmentConfig } from '../config/config';
 import { findEnvironment, resolveConnection } from '../config/config';
+import type { ResolvedConnection } from '../config/config';
 import { Db, isConnectionLost, pgErrorFields } from '../db/db';
 import { ensureGitignored, openEmbedded } from '../db/embedded';
 import { History, HistoryRow, Identity } from '../db/history';
@@ -32,6 +33,41 @@ export interface EngineOptions {
   connect?: (env: EnvironmentConfig, applicationName: string) => Promise<Db>;
   io?: MigrationFs;
   onProgress?: (e: ProgressEvent) => void;
+  /** Where passwords come from when the configuration names none (the editor: its secret storage and a prompt). */
+  credentials?: CredentialSource;
+}
+
+/**
+ * A source of passwords for servers whose configuration gives none (no passwordEnv, no password in the URL).
+ * `saved` is tried first; when the server rejects the connection for a missing or wrong password, `ask` is
+ * called once (undefined = the person declined) and, if the retry succeeds, `save` keeps it; a saved password
+ * the server rejects is `forget`-ed. libpq's own sources (PGPASSWORD, ~/.pgpass) still apply when this gives none.
+ */
+export interface CredentialSource {
+  saved(env: EnvironmentConfig, display: string): Promise<string | undefined>;
+  ask(env: EnvironmentConfig, display: string, reason: string): Promise<string | undefined>;
+  save(env: EnvironmentConfig, password: string): Promise<void>;
+  forget(env: EnvironmentConfig): Promise<void>;
+}
+
+/** The connection with a password from outside the configuration (a URL's own parameters win over pg's fields). */
+function withPassword(resolved: ResolvedConnection, password: string): ResolvedConnection {
+  const secrets = [...resolved.secrets, password];
+  if (resolved.pg.connectionString !== undefined) {
+    const u = new URL(resolved.pg.connectionString);
+    u.password = encodeURIComponent(password);
+    return { ...resolved, pg: { ...resolved.pg, connectionString: u.toString() }, secrets };
+  }
+  return { ...resolved, pg: { ...resolved.pg, password }, secrets };
+}
+
+/** The server wants a password it did not get, or rejected the one it got. */
+export function isPasswordProblem(e: unknown): boolean {
+  const f = pgErrorFields(e);
+  if (f?.code === '28P01') return true; // invalid_password
+  const msg = e instanceof Error ? e.message : String(e);
+  // pg's own errors when the server asks for a password and none is known.
+  return /client password must be a string|password authentication failed|no password (was )?(supplied|provided)/i.test(msg);
 }
 
 /** An open session on one environment, with its history and (for writers) the migration lock. */
@@ -68,6 +104,7 @@ export class Engine {
   private readonly processEnv: Record<string, string | undefined>;
   private readonly io: MigrationFs;
   private readonly connectFn?: EngineOptions['connect'];
+  private readonly credentials?: CredentialSource;
   readonly onProgress: (e: ProgressEvent) => void;
 
   constructor(opts: EngineOptions) {
@@ -77,6 +114,7 @@ export class Engine {
     this.redactor = opts.redactor ?? new Redactor();
     this.io = opts.io ?? nodeFs;
     this.connectFn = opts.connect;
+    this.credentials = opts.credentials;
     this.onProgress = opts.onProgress ?? (() => {});
   }
 
@@ -131,10 +169,28 @@ export class Engine {
     }
     const resolved = resolveConnection(env, this.processEnv);
     this.redactor.add(...resolved.secrets);
-    return connectPg(resolved, {
-      applicationName: this.applicationName(),
-      onNotice: (m) => this.logger.info(`[${env.name}] ${this.redactor.redact(m)}`),
-    });
+    const open = (password?: string) => {
+      if (password !== undefined) this.redactor.add(password);
+      return connectPg(password === undefined ? resolved : withPassword(resolved, password), {
+        applicationName: this.applicationName(),
+        onNotice: (m) => this.logger.info(`[${env.name}] ${this.redactor.redact(m)}`),
+      });
+    };
+    const creds = this.credentials;
+    if (!creds || resolved.secrets.length > 0) return open();
+    const saved = await creds.saved(env, resolved.display);
+    try {
+      return await open(saved);
+    } catch (e) {
+      if (!isPasswordProblem(e)) throw e;
+      if (saved !== undefined) await creds.forget(env);
+      const reason = this.redactor.redact(e instanceof Error ? e.message : String(e));
+      const typed = await creds.ask(env, resolved.display, saved !== undefined ? `the saved password was rejected: ${reason}` : reason);
+      if (typed === undefined) throw new ConnectionError(`"${env.name}" needs a password and none was given (${reason})`, { cause: e });
+      const db = await open(typed);
+      await creds.save(env, typed);
+      return db;
+    }
   }
 
   /**

@@ -344,7 +344,9 @@ function track(ctx: RuleContext, info: StatementInfo): void {
         const arg = v.args?.[0];
         const c = as<{ ival?: { ival?: number }; sval?: { sval?: string } }>(arg, 'A_Const');
         const zero = c !== undefined && ((c.ival !== undefined && !c.ival.ival) || c.sval?.sval === '0');
-        st.lockTimeoutSet = (v.kind === 'VAR_SET_VALUE' && !zero) || st.lockTimeoutByRunner;
+        // SET LOCAL outside a transaction does nothing (PostgreSQL only warns): it sets no timeout.
+        const noop = v.is_local === true && !info.inTransaction;
+        if (!noop) st.lockTimeoutSet = (v.kind === 'VAR_SET_VALUE' && !zero) || st.lockTimeoutByRunner;
         // SET LOCAL ends with an explicit transaction (a section the runner wraps is one transaction).
         st.lockTimeoutLocal = v.is_local === true && st.explicitTx;
       }
