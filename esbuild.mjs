@@ -47,6 +47,30 @@ const builds = [
   },
 ];
 
+// The VS Code extension: same engine, `vscode` provided by the editor; PGlite stays in dist/pglite.cjs.
+builds.push({ ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', plugins: [pgliteOutside] });
+// The tests that run inside a real VS Code extension host (test/vscode/): not part of the package.
+// out/vscode-test/suite.js is the extensionTestsPath entry (test/vscode/suite/index.ts); every
+// test/vscode/suite/*.test.ts is its own bundle beside it (mocha loads each one after setting up its
+// globals), and the entry gets the list of test files at bundle time, so a stale .test.js left in
+// out/ is never run. mocha stays external (ESM package: the extension host's Node 24 require()s it).
+if (!production) {
+  const suiteDir = 'test/vscode/suite';
+  const tests = readdirSync(suiteDir).filter((f) => f.endsWith('.test.ts')).sort();
+  rmSync('out/vscode-test', { recursive: true, force: true });
+  builds.push({
+    ...common,
+    entryPoints: {
+      suite: join(suiteDir, 'index.ts'),
+      ...Object.fromEntries(tests.map((f) => [f.replace(/\.ts$/, ''), join(suiteDir, f)])),
+    },
+    outdir: 'out/vscode-test',
+    external: [...common.external, 'mocha'],
+    define: { ...common.define, __BULWARK_VSCODE_TESTS__: JSON.stringify(tests.map((f) => f.replace(/\.ts$/, '.js'))) },
+    plugins: [{ name: 'pglite-from-dist', setup: (b) => b.onResolve({ filter: /\/pgliteModule$/ }, () => ({ path: join(process.cwd(), 'dist/pglite.cjs'), external: true })) }],
+  });
+}
+
 const require = createRequire(import.meta.url);
 mkdirSync('dist', { recursive: true });
 // The PostgreSQL parser's WASM file must sit beside the bundle: libpg-query loads it from the script's folder.
