@@ -250,7 +250,8 @@ export class Actions {
   }
 
   async apply(arg?: Arg): Promise<RunResult | undefined> {
-    const version = arg instanceof vscode.Uri || (arg && 'version' in arg) ? this.versionOf(arg) : this.versionOf(undefined);
+    // An environment row (or "Apply all pending to…") means every pending migration; otherwise the migration of the argument or the active editor.
+    const version = arg && !(arg instanceof vscode.Uri) && 'kind' in arg && arg.kind === 'environment' ? undefined : this.versionOf(arg);
     let envName = this.envOf(arg);
     if (!envName) envName = (await this.pickEnvironment(version ? `Apply ${version} to…` : 'Apply all pending migrations to…'))?.name;
     if (!envName) return undefined;

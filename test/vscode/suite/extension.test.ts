@@ -327,6 +327,58 @@ describe('Bulwark in VS Code: tree, lenses, actions on a real PostgreSQL', funct
     }
   });
 
+  it('"Apply all pending to…" on an environment row applies every pending migration there, whatever editor is open', async () => {
+    await openFile(path.join(migrationsDir(), `${V1}_create_accounts.sql`));
+    api.setPrompter(answering({ confirm: '*' }));
+    const env = api.environmentsTree!.getChildren().find((n) => n.kind === 'environment' && n.env === 'dev')!;
+    await vscode.commands.executeCommand('bulwark.applyAll', env);
+    assert.equal(stateOn(V1, 'dev'), 'applied');
+    assert.equal(stateOn(V2, 'dev'), 'applied');
+    assert.match(String(api.environmentsTree!.getTreeItem(env).description), /^2 applied · 0 pending/);
+  });
+
+  it('an environment row shows who holds the migration lock', async () => {
+    const { Client } = await import('pg');
+    const { lockKey } = await import('../../../src/core/db/lock');
+    const holder = new Client({ connectionString: process.env.BULWARK_VSC_DEV_URL, application_name: 'someone-else-migrating' });
+    await holder.connect();
+    try {
+      const [k1, k2] = lockKey('bulwark.migrations');
+      await holder.query('SELECT pg_advisory_lock($1, $2)', [k1, k2]);
+      await refresh();
+      const env = api.environmentsTree!.getChildren().find((n) => n.kind === 'environment' && n.env === 'dev')!;
+      const item = api.environmentsTree!.getTreeItem(env);
+      const pid = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+      assert.match(String(item.description), new RegExp(`locked by pid ${pid}`));
+      assert.match((item.tooltip as vscode.MarkdownString).value, /someone-else-migrating/);
+      assert.match(String((item.iconPath as { light: vscode.Uri }).light.path), /env-locked\.svg$/);
+    } finally {
+      await holder.end();
+    }
+    await refresh();
+    const env = api.environmentsTree!.getChildren().find((n) => n.kind === 'environment' && n.env === 'dev')!;
+    assert.doesNotMatch(String(api.environmentsTree!.getTreeItem(env).description), /locked/);
+  });
+
+  it('without bulwark.json the zero-config "local" embedded environment is offered; Create bulwark.json writes a valid one', async () => {
+    const configFile = path.join(workspaceRoot(), 'bulwark.json');
+    fs.rmSync(configFile);
+    try {
+      await refresh();
+      assert.equal(api.project!.config?.source, 'embedded');
+      assert.deepEqual(api.project!.environments.map((e) => e.name), ['local']);
+      assert.equal(api.project!.statuses.get('local')?.reachable, true, api.project!.statuses.get('local')?.error);
+      const uri = await vscode.commands.executeCommand<vscode.Uri>('bulwark.createConfig');
+      assert.equal(uri?.fsPath, configFile);
+      await waitFor(() => api.project!.config?.source === 'file', { what: 'the new configuration to load' });
+      assert.equal(api.project!.configError, undefined);
+      assert.deepEqual(api.project!.environments.map((e) => e.name), ['local', 'dev', 'prod']);
+      assert.equal(api.project!.environments.find((e) => e.name === 'prod')?.protected, true);
+    } finally {
+      fs.rmSync(path.join(workspaceRoot(), '.bulwark'), { recursive: true, force: true });
+    }
+  });
+
   it('works the same on the embedded "local" environment (status, apply, roll back)', async () => {
     const config = JSON.parse(fs.readFileSync(path.join(workspaceRoot(), 'bulwark.json'), 'utf8'));
     config.environments.unshift({ name: 'local', embedded: true });
