@@ -393,7 +393,7 @@ function copyFixture(dest) {
 }
 
 async function newPage(browser, name) {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, permissions: ['clipboard-read', 'clipboard-write'] });
   const page = await context.newPage();
   page.on('pageerror', (e) => DEBUG && console.log(`[${name} page error] ${e.message}`));
   if (DEBUG) page.on('console', (m) => console.log(`[${name} console.${m.type()}] ${m.text()}`));

@@ -227,6 +227,14 @@ describe('Bulwark in VS Code: tree, lenses, actions on a real PostgreSQL', funct
     assert.equal(cols.length, 0, 'rolled back');
   });
 
+  it('Copy SQL puts the up section on the clipboard', async () => {
+    await vscode.env.clipboard.writeText('');
+    await vscode.commands.executeCommand('bulwark.copySql', migrationRow(V1));
+    const text = await vscode.env.clipboard.readText();
+    assert.match(text, /CREATE TABLE IF NOT EXISTS accounts/);
+    assert.doesNotMatch(text, /migrate:down|DROP TABLE/, 'only the up section');
+  });
+
   it('history opens the audit trail of a migration on an environment', async () => {
     api.setPrompter(answering({ confirm: 'Roll Back' }));
     await api.actions!.apply({ version: V1, env: 'dev' });
