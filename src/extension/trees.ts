@@ -17,16 +17,32 @@ export function icon(media: vscode.Uri, name: string): { light: vscode.Uri; dark
 
 const RUNNING_WORD: Record<string, string> = { apply: 'applying…', rollback: 'rolling back…', 'dry-run': 'dry run…' };
 
-export class MigrationsTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
+/** What both views share: they redraw whenever the project changes. */
+abstract class ProjectTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.emitter.event;
   private readonly sub: vscode.Disposable;
 
-  constructor(private readonly project: Project, private readonly media: vscode.Uri) {
+  constructor(protected readonly project: Project, protected readonly media: vscode.Uri) {
     this.sub = project.onDidChange(() => this.emitter.fire(undefined));
   }
 
-  getChildren(node?: Node): Node[] {
+  abstract getChildren(node?: Node): Node[];
+  abstract getTreeItem(node: Node): vscode.TreeItem;
+
+  refresh(): void {
+    this.emitter.fire(undefined);
+  }
+
+  dispose(): void {
+    this.sub.dispose();
+    this.emitter.dispose();
+  }
+}
+
+export class MigrationsTree extends ProjectTree {
+
+  override getChildren(node?: Node): Node[] {
     const p = this.project;
     if (!node) {
       const errors: Node[] = p.fileErrors.map((e) => ({ kind: 'file-error', message: e.message, file: e.location?.file, line: e.location?.line }));
@@ -42,7 +58,7 @@ export class MigrationsTree implements vscode.TreeDataProvider<Node>, vscode.Dis
     return undefined;
   }
 
-  getTreeItem(node: Node): vscode.TreeItem {
+  override getTreeItem(node: Node): vscode.TreeItem {
     const p = this.project;
     switch (node.kind) {
       case 'file-error': {
@@ -115,14 +131,6 @@ export class MigrationsTree implements vscode.TreeDataProvider<Node>, vscode.Dis
     return md;
   }
 
-  refresh(): void {
-    this.emitter.fire(undefined);
-  }
-
-  dispose(): void {
-    this.sub.dispose();
-    this.emitter.dispose();
-  }
 }
 
 function escapeCell(s: string): string {
@@ -149,27 +157,15 @@ export function environmentItem(p: Project, name: string, media: vscode.Uri): vs
   return item;
 }
 
-export class EnvironmentsTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<Node | undefined>();
-  readonly onDidChangeTreeData = this.emitter.event;
-  private readonly sub: vscode.Disposable;
+export class EnvironmentsTree extends ProjectTree {
 
-  constructor(private readonly project: Project, private readonly media: vscode.Uri) {
-    this.sub = project.onDidChange(() => this.emitter.fire(undefined));
-  }
-
-  getChildren(node?: Node): Node[] {
+  override getChildren(node?: Node): Node[] {
     if (node) return [];
     return this.project.environments.map((e) => ({ kind: 'environment', env: e.name }));
   }
 
-  getTreeItem(node: Node): vscode.TreeItem {
+  override getTreeItem(node: Node): vscode.TreeItem {
     if (node.kind !== 'environment') return new vscode.TreeItem('');
     return environmentItem(this.project, node.env, this.media);
-  }
-
-  dispose(): void {
-    this.sub.dispose();
-    this.emitter.dispose();
   }
 }
