@@ -387,6 +387,34 @@ describe('Bulwark in VS Code: tree, lenses, actions on a real PostgreSQL', funct
     }
   });
 
+  it('shows edited (cosmetic / semantic), missing, out of order and unreachable states', async () => {
+    api.setPrompter(answering({ confirm: '*' }));
+    await api.actions!.apply({ version: V2, env: 'dev' });
+    const f1 = path.join(migrationsDir(), `${V1}_create_accounts.sql`);
+    const f2 = path.join(migrationsDir(), `${V2}_add_accounts_name.sql`);
+    fs.writeFileSync(f1, fs.readFileSync(f1, 'utf8').replace('CREATE TABLE', '-- a comment\ncreate table'));
+    fs.rmSync(f2);
+    writeMigration('20250101100000', 'late_branch', migrationSql('SELECT 1;'));
+    await refresh();
+    assert.match(description(envRow(V1, 'dev')), /^edited after apply \(cosmetic\)/);
+    assert.match(description(envRow(V2, 'dev')), /^missing: recorded just now/);
+    assert.match(description(envRow('20250101100000', 'dev')), /^out of order/);
+    assert.equal(tree().getTreeItem(migrationRow(V2)!).contextValue, ':migration:', 'no file actions on a missing file');
+    fs.writeFileSync(f1, fs.readFileSync(f1, 'utf8').replace('email text NOT NULL', 'email text'));
+    await refresh();
+    assert.match(description(envRow(V1, 'dev')), /^edited after apply \(semantic change: drift\)/);
+    assert.match(String((tree().getTreeItem(envRow(V1, 'dev')).iconPath as { dark: vscode.Uri }).dark.path), /edited-semantic\.svg$/);
+
+    const config = JSON.parse(fs.readFileSync(path.join(workspaceRoot(), 'bulwark.json'), 'utf8'));
+    config.environments.push({ name: 'gone', url: 'postgres://postgres@127.0.0.1:1/nowhere' });
+    fs.writeFileSync(path.join(workspaceRoot(), 'bulwark.json'), JSON.stringify(config, null, 2));
+    await refresh();
+    const gone = api.environmentsTree!.getChildren().find((n) => n.kind === 'environment' && n.env === 'gone')!;
+    assert.match(String(api.environmentsTree!.getTreeItem(gone).description), /^unreachable: .*127\.0\.0\.1:1/);
+    assert.equal(description(envRow(V1, 'gone')), 'unreachable');
+    assert.doesNotMatch(String(tree().getTreeItem(envRow(V1, 'gone')).contextValue), /:apply:/);
+  });
+
   it('works the same on the embedded "local" environment (status, apply, roll back)', async () => {
     const config = JSON.parse(fs.readFileSync(path.join(workspaceRoot(), 'bulwark.json'), 'utf8'));
     config.environments.unshift({ name: 'local', embedded: true });
