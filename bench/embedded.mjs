@@ -116,7 +116,8 @@ try {
   const t0 = performance.now();
   const { PGlite } = require(path.join(ROOT, 'dist', 'pglite.cjs'));
   const load = performance.now() - t0;
-  const parts = { initdb: [], close: [], copy: [], start: [], reopen: [], memory: [] };
+  const parts = { initdb: [], close: [], copy: [], start: [], reopen: [], memory: [], image: [] };
+  let dump;
   for (let run = 0; run < RUNS; run++) {
     const tpl = path.join(work, `parts-template-${run}`);
     let t = performance.now();
@@ -142,6 +143,18 @@ try {
     const mem = await PGlite.create();
     parts.memory.push(performance.now() - t);
     await mem.close();
+    // What a replay's throwaway database does since it keeps the template's image in memory.
+    dump ??= await (async () => {
+      const d = await PGlite.create(dir);
+      const blob = await d.dumpDataDir('none');
+      await d.close();
+      return blob;
+    })();
+    t = performance.now();
+    const img = await PGlite.create({ loadDataDir: dump });
+    await img.query('SELECT 1');
+    parts.image.push(performance.now() - t);
+    await img.close();
   }
   console.log(`\nparts, in one process (dist/pglite.cjs; the WebAssembly is compiled by the first start), median of ${RUNS}:`);
   console.log(`  require('dist/pglite.cjs')                 ${fmt(load)}`);
@@ -151,6 +164,7 @@ try {
   console.log(`  start on the copy + first query            ${fmt(median(parts.start))}`);
   console.log(`  reopen                                     ${fmt(median(parts.reopen))}`);
   console.log(`  in memory (initdb + start)                 ${fmt(median(parts.memory))}`);
+  console.log(`  in memory from the template image (replay) ${fmt(median(parts.image))}   (was initdb + start before)`);
 } catch (e) {
   console.error(e);
   failed = true;

@@ -35,6 +35,20 @@ describe('embedded PostgreSQL (PGlite) as a Db', function () {
     return db;
   }
 
+  it('throwaway in-memory databases start from the template image and are independent of each other', async () => {
+    const a = await openEmbedded(undefined, { cacheDir });
+    open.push(a);
+    await a.query('CREATE TABLE only_in_a (id int)');
+    await a.query('INSERT INTO only_in_a VALUES (1)');
+    const b = await openEmbedded(undefined, { cacheDir });
+    open.push(b);
+    assert.deepEqual((await b.query("SELECT to_regclass('only_in_a') AS r")).rows, [{ r: null }]);
+    await b.query('CREATE TABLE only_in_a (id int)');
+    assert.deepEqual((await b.query<{ n: string }>('SELECT count(*)::text AS n FROM only_in_a')).rows, [{ n: '0' }]);
+    assert.deepEqual((await a.query<{ n: string }>('SELECT count(*)::text AS n FROM only_in_a')).rows, [{ n: '1' }]);
+    assert.ok(a.serverVersion >= 170000);
+  });
+
   it('opens a data directory whose empty folders were lost (a .vsix keeps only files)', async () => {
     const dir = path.join(tmp, 'db');
     const db = await openDir(dir);
