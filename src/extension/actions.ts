@@ -39,13 +39,15 @@ export interface ActionDeps {
   setActiveEnvironment: (name: string) => Promise<void>;
   forgetPassword: (env: EnvironmentConfig) => Promise<boolean>;
   verifyAll: () => Promise<unknown>;
+  /** Removes every secret the engine has seen (typed passwords, URL passwords) from a text. */
+  redact: (text: string) => string;
 }
 
 type Arg = Node | Target | vscode.Uri | undefined;
 
 /** Errors as notifications with the way to more detail; the full text goes to the log. */
-export async function showError(deps: Pick<ActionDeps, 'log'>, what: string, e: unknown): Promise<void> {
-  const text = e instanceof BulwarkError ? e.describe() : e instanceof Error ? e.message : String(e);
+export async function showError(deps: Pick<ActionDeps, 'log' | 'redact'>, what: string, e: unknown): Promise<void> {
+  const text = deps.redact(e instanceof BulwarkError ? e.describe() : e instanceof Error ? e.message : String(e));
   deps.log.error(`${what}: ${text}`);
   const first = text.split('\n')[0];
   const loc = e instanceof BulwarkError ? e.location : undefined;

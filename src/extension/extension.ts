@@ -29,14 +29,26 @@ export interface BulwarkApi {
   /** Answer prompts programmatically (tests); undefined restores the real prompts. */
   setPrompter(p: Prompter | undefined): void;
   activeEnvironment(): string | undefined;
+  /** The extension host's log folder for this extension (the "Bulwark" output channel's file is near it). */
+  logUri: vscode.Uri;
 }
 
 const ACTIVE_ENV_KEY = 'bulwark.activeEnvironment';
 
 export async function activate(context: vscode.ExtensionContext): Promise<BulwarkApi> {
-  const log = vscode.window.createOutputChannel('Bulwark', { log: true });
-  context.subscriptions.push(log);
+  const channel = vscode.window.createOutputChannel('Bulwark', { log: true });
+  context.subscriptions.push(channel);
   const redactor = new Redactor();
+  // Every line anything writes goes through the redactor: passwords the engine learned never reach the log.
+  const log = new Proxy(channel, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver);
+      if (typeof v === 'function' && ['trace', 'debug', 'info', 'warn', 'error', 'appendLine', 'append'].includes(String(prop))) {
+        return (first: unknown, ...rest: unknown[]) => (v as (...a: unknown[]) => unknown).call(target, typeof first === 'string' ? redactor.redact(first) : first, ...rest);
+      }
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
   const logger: Logger = {
     debug: (m) => log.debug(redactor.redact(m)),
     info: (m) => log.info(redactor.redact(m)),
@@ -89,6 +101,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Bulwar
       prompter = p ?? windowPrompter;
     },
     activeEnvironment: () => undefined,
+    logUri: context.logUri,
   };
   if (!project) {
     log.info('no workspace folder: only linting is active');
@@ -120,6 +133,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Bulwar
     },
     forgetPassword: (env) => credentials!.forgetIfSaved(env),
     verifyAll: () => replayer.verifyAll(),
+    redact: (t) => redactor.redact(t),
   });
   actions.register(context);
   const migrationsView = vscode.window.createTreeView('bulwark.migrations', { treeDataProvider: migrationsTree, showCollapseAll: true });

@@ -473,6 +473,21 @@ describe('Bulwark in VS Code: passwords in SecretStorage', function () {
     assert.equal(api.project!.statuses.get('secure')?.reachable, true);
     assert.equal(prompts.asked.length, 1, 'no second prompt');
 
+    // The "Bulwark" output channel's log file: it tells what happened, never the password.
+    const logText = await waitFor(() => {
+      const found: string[] = [];
+      const walk = (d: string) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+          if (e.isDirectory()) walk(path.join(d, e.name));
+          else if (/Bulwark\.log$/.test(e.name)) found.push(fs.readFileSync(path.join(d, e.name), 'utf8'));
+        }
+      };
+      walk(path.dirname(api.logUri.fsPath));
+      const text = found.join('\n');
+      return /\[secure\] password saved/.test(text) ? text : undefined;
+    }, { what: 'the Bulwark log file' });
+    assert.ok(!logText.includes(server!.password), 'the password is not in the log');
+
     const forgot = await vscode.commands.executeCommand<boolean>('bulwark.forgetPassword', { kind: 'environment', env: 'secure' });
     assert.equal(forgot, true);
     assert.equal(await api.credentials!.saved(env), undefined);
