@@ -153,6 +153,20 @@ export class Actions {
     return { ok: true, confirm: typed };
   }
 
+  /**
+   * The engine runs the files on disk: save the open migration files with unsaved changes first, so what
+   * runs is what the editor shows (and the history's checksum matches it).
+   */
+  private async saveMigrationEditors(): Promise<void> {
+    for (const doc of vscode.workspace.textDocuments) {
+      if (doc.isDirty && doc.uri.scheme === 'file' && this.p.isMigrationFile(doc.uri.fsPath)) {
+        this.d.log.info(`saving ${path.relative(this.p.root, doc.uri.fsPath)} before running it`);
+        if (!(await doc.save())) throw new RefusedError(`could not save ${path.basename(doc.uri.fsPath)}: nothing was run`);
+      }
+    }
+    await this.p.refresh();
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Running
 
@@ -258,6 +272,7 @@ export class Actions {
     if (!envName) envName = (await this.pickEnvironment(version ? `Apply ${version} to…` : 'Apply all pending migrations to…'))?.name;
     if (!envName) return undefined;
     const env = this.environment(envName);
+    await this.saveMigrationEditors();
     const state = version ? this.p.stateOf(version, envName) : undefined;
     const earlier = version
       ? (this.p.statuses.get(envName)?.migrations ?? []).filter((m) => m.version < version && (m.status === 'pending' || (m.status === 'failed' && !m.statementsDone)))
@@ -326,6 +341,7 @@ export class Actions {
     let envName = this.envOf(arg);
     if (!envName) envName = (await this.pickEnvironment(version ? `Dry run ${version} on…` : 'Dry run the pending migrations on…'))?.name;
     if (!envName) return undefined;
+    await this.saveMigrationEditors();
     this.d.log.info(`[${envName}] dry run ${version ?? 'all pending'}`);
     const r = await this.run(envName, 'dry-run', `Bulwark: dry run on ${envName}`, version, () => dryRun(this.p.requireEngine(), envName, version ? { version } : {}));
     for (const w of r.warnings) this.d.log.warn(`[${envName}] ${w}`);

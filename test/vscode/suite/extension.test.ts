@@ -161,6 +161,20 @@ describe('Bulwark in VS Code: tree, lenses, actions on a real PostgreSQL', funct
     assert.ok(down.some((line) => /^-- migrate:down/.test(doc.lineAt(line).text)), 'Roll back on the down marker');
   });
 
+  it('applying from a lens runs what the editor shows: unsaved changes are saved first', async () => {
+    const file = path.join(migrationsDir(), `${V1}_create_accounts.sql`);
+    const editor = await openFile(file);
+    const line = editor.document.getText().split('\n').findIndex((l) => l.includes('email text NOT NULL'));
+    await editor.edit((e) => e.insert(new vscode.Position(line, 0), '  nickname text,\n'));
+    assert.ok(editor.document.isDirty);
+    const lens = await waitFor(async () => (await lensesOf(file)).find((l) => l.command!.title === 'Apply ▸ dev'), { what: 'the Apply ▸ dev lens' });
+    await vscode.commands.executeCommand(lens.command!.command, ...(lens.command!.arguments ?? []));
+    assert.equal(editor.document.isDirty, false, 'saved');
+    const cols = await dbQuery<{ attname: string }>('dev', "SELECT attname FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attnum > 0 ORDER BY attnum");
+    assert.deepEqual(cols.map((c) => c.attname), ['id', 'nickname', 'email']);
+    assert.equal(stateOn(V1, 'dev'), 'applied', 'the history matches the saved file');
+  });
+
   it('a protected environment needs its name typed: cancel or a wrong name change nothing; promotion order names what is missing', async () => {
     // The real input box, dismissed like a person pressing Escape.
     const pending = vscode.commands.executeCommand('bulwark.apply', envRow(V1, 'prod'));
