@@ -78,14 +78,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<Bulwar
     context.subscriptions.push(project);
   }
 
-  let lastLintSettings: Partial<LintSettings> = {};
+  // Asked on every keystroke: parsed once per loaded configuration.
+  let lintSettings: { config?: object; settings: Partial<LintSettings> } = { settings: {} };
   const lint = registerLinting(context, {
     log,
     settings: () => {
       const cfg = project?.config;
-      if (!cfg) return lastLintSettings;
-      lastLintSettings = lintSettingsFrom(cfg.lint, {}, cfg.file ?? CONFIG_FILE_NAME);
-      return lastLintSettings;
+      if (cfg && cfg !== lintSettings.config) lintSettings = { config: cfg, settings: lintSettingsFrom(cfg.lint, {}, cfg.file ?? CONFIG_FILE_NAME) };
+      return lintSettings.settings;
     },
     isMigrationDocument: (doc) =>
       doc.languageId === 'sql' && (project?.isMigrationFile(doc.uri.fsPath) === true || /^--[ \t]*migrate:up\b/m.test(doc.getText(new vscode.Range(0, 0, 200, 0)))),

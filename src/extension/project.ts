@@ -38,6 +38,9 @@ export class Project implements vscode.Disposable {
   migrations: Migration[] = [];
   fileErrors: BulwarkError[] = [];
   statuses = new Map<string, EnvironmentStatus>();
+  /** environment → version → state, and version → file: the tree and the lenses look these up per row. */
+  private stateIndex = new Map<string, Map<string, MigrationState>>();
+  private byVersion = new Map<string, Migration>();
   /** True once the first refresh finished. */
   loaded = false;
   readonly running = new Map<string, RunningAction>();
@@ -115,11 +118,14 @@ export class Project implements vscode.Disposable {
       this.migrations = [];
       this.fileErrors = [];
       this.statuses.clear();
+      this.stateIndex.clear();
+      this.byVersion.clear();
       this.finishLoad();
       return;
     }
     const set = engine.migrations();
     this.migrations = set.migrations;
+    this.byVersion = new Map(set.migrations.map((m) => [m.version, m]));
     this.fileErrors = set.errors;
     this.finishLoad(); // files first: the tree can show them while the databases answer
     const statuses = await Promise.all(
@@ -127,6 +133,7 @@ export class Project implements vscode.Disposable {
     );
     if (engine !== this.engine) return; // the configuration changed meanwhile: a newer load follows
     this.statuses = new Map(statuses.map((s) => [s.environment, s]));
+    this.stateIndex = new Map(statuses.map((s) => [s.environment, new Map(s.migrations.map((m) => [m.version, m]))]));
     for (const s of statuses) if (!s.reachable) this.deps.logger.warn(`[${s.environment}] unreachable: ${s.error}`);
     this.finishLoad();
   }
@@ -219,11 +226,11 @@ export class Project implements vscode.Disposable {
   }
 
   migration(version: string): Migration | undefined {
-    return this.migrations.find((m) => m.version === version);
+    return this.byVersion.get(version);
   }
 
   stateOf(version: string, env: string): MigrationState | undefined {
-    return this.statuses.get(env)?.migrations.find((m) => m.version === version);
+    return this.stateIndex.get(env)?.get(version);
   }
 
   /** Versions in apply order: every file, then versions recorded somewhere whose file is gone. */

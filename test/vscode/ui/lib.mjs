@@ -138,8 +138,18 @@ export async function hoverUntil(page, targets, re, { timeoutMs = 30_000, what =
       // Away first, so that a hover still showing from the previous target is not read as this one's.
       await page.mouse.move(1, 1);
       await hover.first().waitFor({ state: 'hidden', timeout: 2_000 }).catch(() => {});
-      await page.mouse.move(box.x + Math.min(box.width / 2, 30), box.y + box.height / 2, { steps: 2 });
-      const shown = await hover.first().waitFor({ state: 'visible', timeout: 3_000 }).then(() => true, () => false);
+      const x = box.x + Math.min(box.width / 2, 30);
+      const y = box.y + box.height / 2;
+      await page.mouse.move(x, y, { steps: 2 });
+      let shown = await hover.first().waitFor({ state: 'visible', timeout: 3_000 }).then(() => true, () => false);
+      if (!shown) {
+        // The mouse hover can be slow to come under load: do what a keyboard user does, put the cursor
+        // on the squiggle and ask for the hover (Show or Focus Hover, Ctrl+K Ctrl+I).
+        await page.mouse.click(x, y);
+        await page.keyboard.press('Control+K');
+        await page.keyboard.press('Control+I');
+        shown = await hover.first().waitFor({ state: 'visible', timeout: 3_000 }).then(() => true, () => false);
+      }
       if (!shown) continue;
       const text = (await hover.first().innerText().catch(() => '')).replace(/\s+/g, ' ').trim();
       if (re.test(text)) return text;
