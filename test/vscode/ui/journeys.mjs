@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  SEL, editorText, expandTreeItem, expectVisible, findChildRow, goToLine, hoverUntil, openBulwarkView, poll, quickOpen, rowAt, tableExists, treeRows,
+  SEL, editorText, expandTreeItem, expectVisible, findChildRow, goToLine, hoverUntil, keyboardHover, openBulwarkView, poll, quickOpen, rowAt, tableExists, treeRows,
 } from './lib.mjs';
 
 export const order = ['applyFromSidebar', 'lintSquiggle', 'snippet'];
@@ -58,7 +58,13 @@ export async function lintSquiggle({ page, workspace, log }) {
   await expectVisible(squiggles, 'a warning/error squiggle in the editor', 30_000);
   log(`${await squiggles.count()} squiggle(s) shown`);
   // Several rules may mark the statement (each its own squiggle): hover them until the locking one shows.
-  const hoverText = await hoverUntil(page, squiggles, /CONCURRENTLY|SHARE lock/i, { what: 'a hover whose text mentions CONCURRENTLY or the SHARE lock' });
+  const re = /CONCURRENTLY|SHARE lock/i;
+  const what = 'a hover whose text mentions CONCURRENTLY or the SHARE lock';
+  // With the mouse first; the keyboard (cursor on the statement, Ctrl+K Ctrl+I) if the mouse hover does not come.
+  const hoverText = await hoverUntil(page, squiggles, re, { what, timeoutMs: 10_000 }).catch(async (e) => {
+    log(`mouse hover: ${e.message}; trying the keyboard`);
+    return keyboardHover(page, 3, [8, 36], re, { what });
+  });
   log(`hover: ${hoverText.slice(0, 300)}`);
   if (!/bulwark/i.test(hoverText)) log('note: the hover does not name the source "bulwark"');
   await page.mouse.move(1, 1);

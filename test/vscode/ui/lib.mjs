@@ -106,11 +106,11 @@ export async function quickOpen(page, relPath, timeoutMs = 30_000) {
 }
 
 /** Puts the cursor at the start of a 1-based line with Go to Line (Ctrl+G). */
-export async function goToLine(page, line, timeoutMs = 20_000) {
+export async function goToLine(page, line, timeoutMs = 20_000, column = undefined) {
   await page.keyboard.press('Control+G');
   const input = page.locator(`${SEL.quickInput} input`);
   await expectVisible(input, 'Go to Line (Ctrl+G)', timeoutMs);
-  await input.fill(`:${line}`);
+  await input.fill(column === undefined ? `:${line}` : `:${line}:${column}`);
   await page.keyboard.press('Enter');
   await page.locator(SEL.quickInput).waitFor({ state: 'hidden', timeout: timeoutMs });
 }
@@ -141,15 +141,7 @@ export async function hoverUntil(page, targets, re, { timeoutMs = 30_000, what =
       const x = box.x + Math.min(box.width / 2, 30);
       const y = box.y + box.height / 2;
       await page.mouse.move(x, y, { steps: 2 });
-      let shown = await hover.first().waitFor({ state: 'visible', timeout: 3_000 }).then(() => true, () => false);
-      if (!shown) {
-        // The mouse hover can be slow to come under load: do what a keyboard user does, put the cursor
-        // on the squiggle and ask for the hover (Show or Focus Hover, Ctrl+K Ctrl+I).
-        await page.mouse.click(x, y);
-        await page.keyboard.press('Control+K');
-        await page.keyboard.press('Control+I');
-        shown = await hover.first().waitFor({ state: 'visible', timeout: 3_000 }).then(() => true, () => false);
-      }
+      const shown = await hover.first().waitFor({ state: 'visible', timeout: 3_000 }).then(() => true, () => false);
       if (!shown) continue;
       const text = (await hover.first().innerText().catch(() => '')).replace(/\s+/g, ' ').trim();
       if (re.test(text)) return text;
@@ -158,6 +150,31 @@ export async function hoverUntil(page, targets, re, { timeoutMs = 30_000, what =
     if (Date.now() >= deadline) {
       throw new Error(`${what}: none within ${timeoutMs / 1000} s; ${(await targets.count())} target(s); hovers seen: ${JSON.stringify([...seen])}`);
     }
+  }
+}
+
+/**
+ * The keyboard way to a hover: the cursor to line:column (Ctrl+G), then Show or Focus Hover (Ctrl+K Ctrl+I).
+ * Tries each column until a hover matches `re`; returns its text. Does not depend on where things are drawn
+ * (code lenses appearing above a line move the text under a mouse position).
+ */
+export async function keyboardHover(page, line, columns, re, { timeoutMs = 30_000, what = `a hover matching ${re}` } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  const hover = page.locator(SEL.hover).filter({ visible: true });
+  const seen = new Set();
+  for (;;) {
+    for (const column of columns) {
+      await page.keyboard.press('Escape');
+      await goToLine(page, line, 10_000, column);
+      await page.keyboard.press('Control+K');
+      await page.keyboard.press('Control+I');
+      const shown = await hover.first().waitFor({ state: 'visible', timeout: 3_000 }).then(() => true, () => false);
+      if (!shown) continue;
+      const text = (await hover.first().innerText().catch(() => '')).replace(/\s+/g, ' ').trim();
+      if (re.test(text)) return text;
+      if (text) seen.add(text.slice(0, 200));
+    }
+    if (Date.now() >= deadline) throw new Error(`${what}: none within ${timeoutMs / 1000} s at ${line}:${columns.join('/')}; hovers seen: ${JSON.stringify([...seen])}`);
   }
 }
 
