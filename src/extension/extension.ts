@@ -165,7 +165,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Bulwar
           vscode.Uri.file(problems.problems[0]?.location.file ?? p.configPath),
           problems.problems.map((x) => {
             const start = new vscode.Position(x.location.line - 1, x.location.column - 1);
-            const d = new vscode.Diagnostic(new vscode.Range(start, start.translate(0, Math.max(1, x.length))), x.message + (x.hint ? ` (${x.hint})` : ''), vscode.DiagnosticSeverity.Error);
+            const d = new vscode.Diagnostic(new vscode.Range(start, start.translate(0, Math.max(1, x.length))), (x.path ? `${x.path}: ` : '') + x.message + (x.hint ? ` (${x.hint})` : ''), vscode.DiagnosticSeverity.Error);
             d.source = 'bulwark';
             return d;
           }),

@@ -429,6 +429,32 @@ describe('Bulwark in VS Code: tree, lenses, actions on a real PostgreSQL', funct
     assert.doesNotMatch(String(tree().getTreeItem(envRow(V1, 'gone')).contextValue), /:apply:/);
   });
 
+  it('a broken bulwark.json shows as a problem at the setting and as a row in the tree; fixing it recovers', async () => {
+    const file = path.join(workspaceRoot(), 'bulwark.json');
+    const good = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, good.replace('"protected": true', '"protected": "yes"'));
+    try {
+      await refresh();
+      assert.ok(api.project!.configError, 'the configuration error is kept');
+      const diags = await waitFor(() => {
+        const d = vscode.languages.getDiagnostics(vscode.Uri.file(file));
+        return d.length ? d : undefined;
+      }, { what: 'a diagnostic on bulwark.json' });
+      const line = good.split('\n').findIndex((l) => l.includes('"protected": true'));
+      assert.equal(diags[0].range.start.line, line, 'at the setting');
+      assert.match(diags[0].message, /protected/);
+      const row = tree().getChildren()[0];
+      assert.equal(row.kind, 'file-error');
+      assert.match(String(tree().getTreeItem(row).label), /^bulwark\.json: /);
+    } finally {
+      fs.writeFileSync(file, good);
+    }
+    await refresh();
+    assert.equal(api.project!.configError, undefined);
+    assert.equal(vscode.languages.getDiagnostics(vscode.Uri.file(file)).length, 0);
+    assert.equal(tree().getChildren()[0].kind, 'migration');
+  });
+
   it('works the same on the embedded "local" environment (status, apply, roll back)', async () => {
     const config = JSON.parse(fs.readFileSync(path.join(workspaceRoot(), 'bulwark.json'), 'utf8'));
     config.environments.unshift({ name: 'local', embedded: true });
