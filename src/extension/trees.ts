@@ -30,10 +30,6 @@ abstract class ProjectTree implements vscode.TreeDataProvider<Node>, vscode.Disp
   abstract getChildren(node?: Node): Node[];
   abstract getTreeItem(node: Node): vscode.TreeItem;
 
-  refresh(): void {
-    this.emitter.fire(undefined);
-  }
-
   dispose(): void {
     this.sub.dispose();
     this.emitter.dispose();

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import * as vscode from 'vscode';
+import { poll, type PollOptions } from '../poll.mjs';
 
 export const EXTENSION_ID = 'bulwark.bulwark';
 export type EnvName = 'dev' | 'prod';
@@ -40,39 +41,14 @@ export async function getApi<T = Record<string, unknown>>(): Promise<T> {
   return ext.isActive ? ext.exports : await ext.activate();
 }
 
-export interface WaitOptions {
-  /** default 15 000 ms */
-  timeoutMs?: number;
-  /** what is awaited, for the error message */
-  what?: string;
-  /** first delay between polls; doubles up to 250 ms. default 20 ms */
-  intervalMs?: number;
-}
+export type { PollOptions as WaitOptions } from '../poll.mjs';
 
 /**
- * Polls `probe` until it returns a truthy value (which is returned) or the deadline passes. A probe that
- * throws counts as "not yet"; on timeout the last error (or value) is part of the message.
+ * Polls `probe` until it returns a truthy value (which is returned) or the deadline passes (default 15 s).
+ * A probe that throws counts as "not yet"; on timeout the last error (or value) is part of the message.
  */
-export async function waitFor<T>(probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, opts: WaitOptions = {}): Promise<T> {
-  const timeoutMs = opts.timeoutMs ?? 15_000;
-  const deadline = Date.now() + timeoutMs;
-  let delay = opts.intervalMs ?? 20;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() >= deadline) {
-      const detail = last instanceof Error ? `last error: ${last.message}` : `last value: ${JSON.stringify(last)}`;
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${opts.what ?? 'a condition'} (${detail})`);
-    }
-    await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, deadline - Date.now()))));
-    delay = Math.min(delay * 2, 250);
-  }
+export function waitFor<T>(probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, opts: PollOptions = {}): Promise<T> {
+  return poll(probe, { timeoutMs: 15_000, ...opts });
 }
 
 async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {

@@ -1,6 +1,9 @@
 // Helpers for the Playwright journeys (journeys.mjs): how to find things in VS Code's workbench DOM and
 // how a person does things (keyboard, mouse). Every wait has a deadline; nothing sleeps a fixed time.
 import pg from 'pg';
+import { poll } from '../poll.mjs';
+
+export { poll };
 
 export const SEL = {
   workbench: '.monaco-workbench .part.activitybar',
@@ -21,25 +24,6 @@ export const SEL = {
 
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** Polls an async probe until it returns a truthy value; throws `what` with the last value on timeout. */
-export async function poll(probe, { timeoutMs = 20_000, what = 'a condition' } = {}) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
-    try {
-      const v = await probe();
-      if (v) return v;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() >= deadline) {
-      const detail = last instanceof Error ? `last error: ${last.message.split('\n')[0]}` : `last value: ${JSON.stringify(last)}`;
-      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what} (${detail})`);
-    }
-    await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, deadline - Date.now()))));
-  }
-}
 
 /** locator.waitFor with a message that says what was expected. */
 export async function expectVisible(locator, what, timeoutMs = 20_000) {
