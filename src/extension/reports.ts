@@ -37,7 +37,6 @@ export class Reports implements vscode.TextDocumentContentProvider, vscode.Dispo
 }
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\s+/g, ' ').trim();
-const sqlCell = (s: string) => '`' + cell(s.length > 80 ? s.slice(0, 79) + '…' : s).replace(/`/g, "'") + '`';
 
 export function dryRunMarkdown(r: DryRunResult, relative: (file: string) => string): string {
   const out: string[] = [`# Dry run on ${r.environment}`, '', `Connection: \`${r.connection}\`  `, `Result: **${r.ok ? 'every statement ran' : 'FAILED'}** — everything was rolled back; nothing was kept.`, ''];
@@ -48,21 +47,20 @@ export function dryRunMarkdown(r: DryRunResult, relative: (file: string) => stri
     out.push(`## ${m.version}_${m.name}`, '', `File: ${relative(m.file)}  `);
     if (!m.rehearsed) {
       out.push(`Not rehearsed: ${m.reason ?? ''}`, '');
-      if (m.planned?.length) {
-        out.push('| line | statement |', '|---:|---|');
-        for (const s of m.planned) out.push(`| ${s.line} | ${sqlCell(s.sql)} |`);
-        out.push('');
-      }
+      for (const s of m.planned ?? []) out.push(`### line ${s.line}`, '', '```sql', s.sql.trim(), '```', '');
       continue;
     }
     out.push(`${m.statements.length} statement(s), ${duration(total)}${m.ok ? '' : ' — **failed**'}`, '');
-    out.push('| line | statement | time | rows | locks taken | rewritten |', '|---:|---|---:|---:|---|---|');
+    // One block per statement (not a wide table): readable as text beside the SQL, and in the Markdown preview.
     for (const s of m.statements) {
-      const locks = s.locks.map((l) => `${l.mode.replace(/Lock$/, '')} on ${l.relation}${l.newObject ? ' (new)' : ''}`).join(', ');
-      out.push(`| ${s.line} | ${sqlCell(s.sql)} | ${duration(s.durationMs)} | ${s.rowCount ?? ''} | ${cell(locks) || '—'} | ${s.rewritten.length ? '**' + cell(s.rewritten.join(', ')) + '**' : '—'} |`);
-      if (s.error) out.push(`| | **error** (line ${s.error.line}:${s.error.column}${s.error.code ? `, SQLSTATE ${s.error.code}` : ''}): ${cell(s.error.message)} | | | | |`);
+      out.push(`### line ${s.line} · ${duration(s.durationMs)}${s.command ? ` · ${s.command}` : ''}`, '', '```sql', s.sql.trim(), '```', '');
+      const locks = s.locks.map((l) => `**${l.mode.replace(/Lock$/, '')}** on ${l.relation}${l.newObject ? ' (created here: blocks nobody)' : ''}`);
+      out.push(`- locks taken: ${locks.length ? locks.join(', ') : 'none'}`);
+      out.push(`- rewritten: ${s.rewritten.length ? s.rewritten.map((t) => `**${t}**`).join(', ') : 'none'}`);
+      if (s.rowCount !== undefined && s.rowCount !== null) out.push(`- rows: ${s.rowCount}`);
+      if (s.error) out.push(`- **error** at line ${s.error.line}:${s.error.column}${s.error.code ? ` (SQLSTATE ${s.error.code})` : ''}: ${cell(s.error.message)}`);
+      out.push('');
     }
-    out.push('');
   }
   return out.join('\n');
 }

@@ -63,6 +63,8 @@ const USER_SETTINGS = {
   'workbench.tips.enabled': false,
   // The web workbench saves after a delay by default; desktop VS Code (what users have) does not.
   'files.autoSave': 'off',
+  // The secondary side bar (chat) would take a third of every screenshot.
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
   'bulwark.replayOnSave': false,
 };
 

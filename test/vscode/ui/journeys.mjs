@@ -9,7 +9,7 @@ import {
   SEL, editorText, expandTreeItem, expectVisible, findChildRow, goToLine, hoverUntil, keyboardHover, openBulwarkView, poll, quickOpen, rowAt, tableExists, treeRows,
 } from './lib.mjs';
 
-export const order = ['applyFromSidebar', 'lintSquiggle', 'snippet'];
+export const order = ['applyFromSidebar', 'dryRunFromLens', 'lintSquiggle', 'snippet'];
 
 /** Bulwark side bar → Migrations → create_accounts → dev → inline "Apply"; the table appears in dev. */
 export async function applyFromSidebar({ page, dbUrls, log }) {
@@ -40,6 +40,34 @@ export async function applyFromSidebar({ page, dbUrls, log }) {
   if (await tableExists(dbUrls.prod, 'accounts')) throw new Error('applying to dev created table accounts in the prod database too');
   const prod = await findChildRow(page, 'Migrations', 'create_accounts', 'prod');
   log(`prod row: ${JSON.stringify(prod?.text)}; all rows: ${JSON.stringify((await treeRows(page, 'Migrations')).map((r) => r.text))}`);
+}
+
+/** The code lens "Dry run ▸ dev" on a pending migration opens the per-statement report beside it; nothing is applied. */
+export async function dryRunFromLens({ page, dbUrls, log }) {
+  const name = '20250102090000_add_accounts_name.sql';
+  if (!(await tableExists(dbUrls.dev, 'accounts'))) throw new Error('this journey expects create_accounts applied on dev (by apply-from-sidebar)');
+  await quickOpen(page, `migrations/${name}`);
+  log(`${name} open`);
+  const lens = page.locator('.contentWidgets .codelens-decoration a', { hasText: 'Dry run ▸ dev' }).first();
+  await expectVisible(lens, 'the "Dry run ▸ dev" code lens', 30_000);
+  log(`lenses: ${JSON.stringify((await page.locator('.contentWidgets .codelens-decoration').first().innerText()).replace(/\s+/g, ' '))}`);
+  await lens.click();
+  const report = page.locator('.monaco-editor .view-lines', { hasText: 'Dry run on dev' });
+  await expectVisible(report, 'the dry-run report beside the file', 60_000);
+  const text = (await report.first().innerText()).replace(/\u00a0/g, ' ').replace(/\s+/g, ' ');
+  log(`report: ${text.replace(/\s+/g, ' ').slice(0, 300)}`);
+  if (!/AccessExclusive\*\* on accounts/.test(text)) throw new Error(`the report should show the ACCESS EXCLUSIVE lock on accounts:\n${text}`);
+  const cols = await (async () => {
+    const { default: pg } = await import('pg');
+    const c = new pg.Client({ connectionString: dbUrls.dev });
+    await c.connect();
+    try {
+      return (await c.query("SELECT attname FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attname = 'name'")).rows;
+    } finally {
+      await c.end();
+    }
+  })();
+  if (cols.length !== 0) throw new Error('a dry run must not keep anything, but column accounts.name exists on dev');
 }
 
 /** Typing a blocking CREATE INDEX gives a squiggle, a hover with the rule's message and a Problems row. */
