@@ -181,10 +181,23 @@ export async function activate(context: vscode.ExtensionContext): Promise<Bulwar
 
   p.watch();
   log.info(`Bulwark ${context.extension.packageJSON.version} in ${p.root}`);
-  void p.refresh().then(() => {
+  void p.refresh({ connect: false }).then(() => {
     const c = p.config;
     if (c) log.info(`configuration: ${c.source === 'file' ? c.file : c.source}; environments: ${c.environments.map((e) => e.name).join(', ') || 'none'}; ${p.migrations.length} migration(s)`);
+    if (migrationEditor(vscode.window.activeTextEditor)) goLive('a migration file is open');
   });
+  // The databases are asked once something shows their state: a Bulwark view, or a migration file (its lenses).
+  const goLive = (why: string) => {
+    if (p.live) return;
+    log.info(`reading the environments' status (${why})`);
+    void p.refresh();
+  };
+  const migrationEditor = (ed: vscode.TextEditor | undefined) => ed !== undefined && p.isMigrationFile(ed.document.uri.fsPath);
+  for (const view of [migrationsView, environmentsView]) {
+    if (view.visible) goLive('the Bulwark view is open');
+    context.subscriptions.push(view.onDidChangeVisibility((e) => (e.visible ? goLive('the Bulwark view is open') : undefined)));
+  }
+  context.subscriptions.push(vscode.window.onDidChangeActiveTextEditor((ed) => (migrationEditor(ed) ? goLive('a migration file is open') : undefined)));
 
   Object.assign(api, { project: p, migrationsTree, environmentsTree, codeLenses, replayer, actions, credentials, statusBar, activeEnvironment });
   return api;

@@ -43,6 +43,12 @@ export class Project implements vscode.Disposable {
   private byVersion = new Map<string, Migration>();
   /** True once the first refresh finished. */
   loaded = false;
+  /**
+   * Whether the databases are asked: not before something shows their state (the Bulwark views, a
+   * migration file's lenses) or a command runs. Opening some SQL file must not connect to production,
+   * let alone ask for its password.
+   */
+  live = false;
   readonly running = new Map<string, RunningAction>();
 
   private readonly envQueues = new Map<string, Promise<unknown>>();
@@ -80,7 +86,7 @@ export class Project implements vscode.Disposable {
   watch(): void {
     const schedule = () => {
       if (this.fileTimer) clearTimeout(this.fileTimer);
-      this.fileTimer = setTimeout(() => void this.refresh(), 300);
+      this.fileTimer = setTimeout(() => void this.refresh({ connect: this.live }), 300);
     };
     const sql = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(this.root, '**/*.sql'));
     const cfg = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(this.root, `{${CONFIG_FILE_NAME},${this.deps.configFile()}}`));
@@ -92,8 +98,12 @@ export class Project implements vscode.Disposable {
     }
   }
 
-  /** Re-read the configuration and the files, then every environment's status (in parallel). Calls coalesce. */
-  refresh(): Promise<void> {
+  /**
+   * Re-read the configuration and the files, then every environment's status (in parallel); `connect: false`
+   * reads only the files (and does not make the project live). Calls coalesce.
+   */
+  refresh(opts: { connect?: boolean } = {}): Promise<void> {
+    if (opts.connect !== false) this.live = true;
     if (this.refreshing) {
       this.refreshAgain = true;
       return this.refreshing;
@@ -128,6 +138,7 @@ export class Project implements vscode.Disposable {
     this.byVersion = new Map(set.migrations.map((m) => [m.version, m]));
     this.fileErrors = set.errors;
     this.finishLoad(); // files first: the tree can show them while the databases answer
+    if (!this.live) return;
     const statuses = await Promise.all(
       engine.config.environments.map((env) => this.exclusive(env.name, () => engine.statusOf(env, set.migrations))),
     );

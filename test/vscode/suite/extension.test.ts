@@ -454,6 +454,40 @@ describe('Bulwark in VS Code: tree, lenses, actions on a real PostgreSQL', funct
     assert.equal(tree().getChildren()[0].kind, 'migration');
   });
 
+  it('reads files without connecting until something shows the status (opening a SQL file never connects to production)', async () => {
+    const { Project } = await import('../../../src/extension/project');
+    const { Redactor } = await import('../../../src/core');
+    const asked: string[] = [];
+    const p = new Project(workspaceRoot(), {
+      logger: { info() {}, warn() {}, error() {} },
+      redactor: new Redactor(),
+      credentials: {
+        async saved(env) {
+          asked.push(env.name);
+          return undefined;
+        },
+        async ask() {
+          return undefined;
+        },
+        async save() {},
+        async forget() {},
+      },
+      configFile: () => 'bulwark.json',
+    });
+    try {
+      await p.refresh({ connect: false });
+      assert.equal(p.live, false);
+      assert.deepEqual(p.migrations.map((m) => m.version), [V1, V2]);
+      assert.equal(p.statuses.size, 0, 'no environment was asked');
+      await p.refresh();
+      assert.equal(p.live, true);
+      assert.deepEqual([...p.statuses.keys()].sort(), ['dev', 'prod']);
+      assert.deepEqual(asked.sort(), ['dev', 'prod'], 'the credential source is consulted only once live');
+    } finally {
+      p.dispose();
+    }
+  });
+
   it('works the same on the embedded "local" environment (status, apply, roll back)', async () => {
     const config = JSON.parse(fs.readFileSync(path.join(workspaceRoot(), 'bulwark.json'), 'utf8'));
     config.environments.unshift({ name: 'local', embedded: true });
