@@ -4,8 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { makeWorkspace, migration } from '../helpers/workspace';
-
-const ROOT = path.resolve(__dirname, '../..');
+import { packageVsix } from '../vscode/vsix.mjs';
 
 /**
  * The .vsix that `npm run package:vsix` makes, from the current build: it holds what the extension runs
@@ -19,14 +18,9 @@ describe('the packaged extension (.vsix)', function () {
 
   before(function () {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bulwark-vsix-'));
-    const vsix = path.join(tmp, 'bulwark.vsix');
-    // The flags of the package:vsix script, on the build the other tests use (not minified: same files).
-    const script = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts['package:vsix'] as string;
-    const flags = script.split('vsce package')[1].trim().split(/\s+/).filter((f, i, all) => f !== '-o' && all[i - 1] !== '-o');
-    execFileSync(path.join(ROOT, 'node_modules', '.bin', 'vsce'), ['package', ...flags, '-o', vsix], { cwd: ROOT, stdio: 'pipe' });
-    execFileSync('unzip', ['-q', vsix, '-d', path.join(tmp, 'x')]);
-    const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.relative(path.join(tmp, 'x', 'extension'), path.join(d, e.name))]));
-    files = walk(path.join(tmp, 'x', 'extension'));
+    const { extension } = packageVsix(tmp);
+    const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.relative(extension, path.join(d, e.name))]));
+    files = walk(extension);
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -44,7 +38,7 @@ describe('the packaged extension (.vsix)', function () {
     try {
       ws.write('20260101000000_a.sql', migration('CREATE TABLE IF NOT EXISTS a (id int);', 'DROP TABLE IF EXISTS a;'));
       const cache = path.join(tmp, 'cache');
-      const out = execFileSync(process.execPath, [path.join(tmp, 'x', 'extension', 'dist', 'cli.js'), 'apply', '--json'], {
+      const out = execFileSync(process.execPath, [path.join(tmp, 'vsix', 'extension', 'dist', 'cli.js'), 'apply', '--json'], {
         cwd: ws.dir,
         env: { PATH: process.env.PATH, HOME: tmp, XDG_CACHE_HOME: cache, NO_COLOR: '1' },
         encoding: 'utf8',

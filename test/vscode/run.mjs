@@ -31,6 +31,7 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { chromium } from 'playwright-core';
+import { packageVsix } from './vsix.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '../..');
@@ -648,9 +649,13 @@ async function main() {
     results.ui = { passed: 0, failed: 0, failures: [], error: 'not run: code-server exited during the host phase' };
   } else if (phases.includes('ui') && !interrupted) {
     say('phase ui: Playwright journeys');
+    // The journeys run on the extension as users install it: the .vsix that `npm run package:vsix` makes
+    // (same flags, from the current build), unpacked. Packaging mistakes show up here, in the real editor.
+    const uiExtension = process.env.BULWARK_VSCODE_EXTENSION ? extensionPath : await timed('package the .vsix', () => packageVsix(tmp).extension);
+    say(`ui: extension from ${path.relative(REPO, uiExtension) || '.'}`);
     // Fresh databases (same names: code-server's environment is fixed) and a fresh workspace copy.
     await timed('reset databases', () => createDatabases(dbNames));
-    results.ui = await timed('phase ui', () => uiPhase({ browser, server, tmp, extensionPath, grep: opts.grep, dbUrls }));
+    results.ui = await timed('phase ui', () => uiPhase({ browser, server, tmp, extensionPath: uiExtension, grep: opts.grep, dbUrls }));
   }
   return results;
 }

@@ -1,0 +1,1 @@
+export function packageVsix(dir: string): { vsix: string; extension: string };
