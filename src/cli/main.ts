@@ -3,7 +3,7 @@ import * as readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import {
   apply, baseline, BulwarkConfig, BulwarkError, consistency, createMigration, dryRun, EmbeddedLockedError, Engine, EnvironmentStatus, history, loadConfig,
-  LockHeldError, markApplied, MigrationState, osUser, plan, Redactor, RefusedError, repair, rollback, RunResult, TOOL_VERSION,
+  LockHeldError, markApplied, MigrationState, osUser, plan, Redactor, RefusedError, repair, rollback, RunResult, TOOL_VERSION, unlock,
   UsageError, verify,
 } from '../core';
 import { firstLine, ms, Out, style, useColor, withInterrupt } from './output';
@@ -46,6 +46,7 @@ Commands:
   mark-applied V  record one migration as applied without running it
   repair [V]    explain what needs repair; with V, --resolve applied|rolled-back or --accept-checksum
   history [V]   the audit trail (of one migration)
+  unlock --pid N  end the stale session that holds an environment's migration lock (audited)
   lint [PATHS]  lint migration SQL: dangerous locks, rewrites, data loss, non-idempotent statements
 
 Without bulwark.json, DATABASE_URL defines one environment named "default"; without either, the
@@ -116,6 +117,11 @@ Adopts an existing database: records every migration up to VERSION as applied, w
   'mark-applied': `Usage: bulwark mark-applied VERSION [--env NAME] [--confirm NAME] [--json]
 
 Records one migration as applied without running it (its change was made by hand).`,
+  unlock: `Usage: bulwark unlock --pid PID [--env NAME] [--confirm NAME] [--json]
+
+Ends the session that holds the environment's migration lock (pg_terminate_backend), when its run is gone
+but its connection stayed open: \`bulwark status\` and lock-wait errors name the pid. Only that pid is ended,
+and only while it still holds the lock; its open transaction rolls back. Audited as "unlock".`,
   repair: `Usage: bulwark repair [VERSION] [--resolve applied|rolled-back] [--accept-checksum] [--env NAME] [--confirm NAME] [--json]
 
 Without VERSION: explains each failed, interrupted, edited or missing migration and lists INVALID
@@ -181,7 +187,7 @@ export async function main(argv: string[], io: Io = {}): Promise<number> {
           'allow-out-of-order': { type: 'boolean' }, 'exit-code': { type: 'boolean' }, all: { type: 'boolean' },
           resolve: { type: 'string' }, 'accept-checksum': { type: 'boolean' }, description: { type: 'string' }, author: { type: 'string' },
           format: { type: 'string' }, 'pg-version': { type: 'string' }, rules: { type: 'boolean' },
-          replay: { type: 'boolean' }, 'shadow-url': { type: 'string' },
+          replay: { type: 'boolean' }, 'shadow-url': { type: 'string' }, pid: { type: 'string' },
         },
       });
     } catch (e) {
@@ -363,6 +369,15 @@ export async function main(argv: string[], io: Io = {}): Promise<number> {
         }
         return EXIT.OK;
       }
+      case 'unlock': {
+        noPositional();
+        const pid = Number(o.pid);
+        if (o.pid === undefined || !Number.isInteger(pid) || pid <= 0) throw new UsageError('unlock needs --pid PID: the pid that holds the lock (bulwark status names it)');
+        const r = await unlock(engine, o.env, { pid, confirm: await confirm('unlock') });
+        if (json) out.json(r);
+        else out.print(r.message);
+        return EXIT.OK;
+      }
       case 'lint':
         return await lintCommand(out, config, positional, { format: o.format, pgVersion: o['pg-version'], listRules: o.rules === true, cwd });
       case 'history': {
@@ -476,7 +491,7 @@ function printStatus(out: Out, statuses: EnvironmentStatus[], fileErrors: string
     const st = statuses[0];
     out.print(out.s.bold(`${st.environment}`) + (st.protected ? out.s.red(' [protected]') : '') + out.s.dim(` ${st.connection}`));
     if (!st.reachable) out.print(out.s.red(`  unreachable: ${st.error}`));
-    if (st.lockHolder) out.print(out.s.yellow(`  migration lock held by pid ${st.lockHolder.pid} (${st.lockHolder.application ?? st.lockHolder.user})`));
+    if (st.lockHolder) out.print(out.s.yellow(`  migration lock held by pid ${st.lockHolder.pid} (${st.lockHolder.application ?? st.lockHolder.user}); if that run is gone: bulwark unlock --pid ${st.lockHolder.pid} --env ${st.environment}`));
     if (st.migrations.length === 0) out.print(out.s.dim(`  no migrations in ${dir}`));
     for (const m of st.migrations) out.print(`  ${ICON[m.status]} ${m.version}_${m.name}  ${st.reachable ? describeState(out, m) : out.s.dim('unknown')}`);
     const counts = countBy(st.migrations.map((m) => m.status));

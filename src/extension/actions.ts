@@ -12,6 +12,7 @@ import {
   dryRun,
   DryRunResult,
   EnvironmentConfig,
+  describeHolder,
   history,
   MigrationFailure,
   osUser,
@@ -20,6 +21,8 @@ import {
   RefusedError,
   rollback,
   RunResult,
+  unlock,
+  UnlockResult,
 } from '../core';
 import type { Prompter } from './api';
 import type { Target } from './codeLens';
@@ -89,6 +92,7 @@ export class Actions {
     reg('bulwark.createConfig', () => this.createConfig());
     reg('bulwark.selectEnvironment', () => this.selectEnvironment());
     reg('bulwark.forgetPassword', (a) => this.forgetPassword(a));
+    reg('bulwark.unlock', (a) => this.unlock(a));
     reg('bulwark.verifyAll', () => this.d.verifyAll());
     reg('bulwark.showLog', async () => this.d.log.show());
   }
@@ -438,6 +442,34 @@ export class Actions {
     const env = await this.pickEnvironment('Active environment (the default for commands and the status bar)');
     if (env) await this.d.setActiveEnvironment(env.name);
     return env?.name;
+  }
+
+  /** End the session that holds an environment's migration lock (a run that died with its connection open). */
+  async unlock(arg?: Arg): Promise<UnlockResult | undefined> {
+    let name = this.envOf(arg);
+    if (!name) name = (await this.pickEnvironment('End the stale lock holder on…', (e) => this.p.statuses.get(e.name)?.lockHolder !== undefined))?.name;
+    if (!name) return undefined;
+    const envName = name;
+    await this.p.refresh();
+    const holder = this.p.statuses.get(envName)?.lockHolder;
+    if (!holder) {
+      void vscode.window.showInformationMessage(`Bulwark: nobody holds the migration lock on "${envName}" now.`);
+      return undefined;
+    }
+    const env = this.environment(envName);
+    const ok = await this.d.prompter().confirm(
+      `End the session holding the migration lock on ${envName}?`,
+      `${describeHolder(holder)}. Do this only if that run is gone (its process died with the connection open): its open transaction rolls back. Audited as "unlock".`,
+      'End It',
+    );
+    if (ok !== 'End It') return undefined;
+    const c = await this.confirmProtected(env, 'unlock');
+    if (!c.ok) return undefined;
+    const r = await this.p.exclusive(envName, () => unlock(this.p.requireEngine(), envName, { pid: holder.pid, confirm: c.confirm }));
+    this.d.log.warn(`[${envName}] ${r.message}`);
+    await this.p.refresh();
+    void vscode.window.showInformationMessage(`Bulwark: ${r.message}.`);
+    return r;
   }
 
   async forgetPassword(arg?: Arg): Promise<boolean> {

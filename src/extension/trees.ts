@@ -149,7 +149,7 @@ export function environmentItem(p: Project, name: string, media: vscode.Uri): vs
   if (st && !st.reachable) md.appendMarkdown(`\n**Unreachable**: ${escapeCell(st.error ?? '')}\n`);
   if (st?.lockHolder) md.appendMarkdown(`\n**Migration lock held** by ${escapeCell(describeHolder(st.lockHolder))}\n`);
   item.tooltip = md;
-  item.contextValue = ':env:' + (env && !env.embedded ? 'server:' : 'embedded:');
+  item.contextValue = ':env:' + (env && !env.embedded ? 'server:' : 'embedded:') + (st?.lockHolder ? 'locked:' : '');
   return item;
 }
 

@@ -51,7 +51,8 @@ export type AuditAction =
   | 'repair'
   | 'lock-wait'
   | 'force'
-  | 'apply-start';
+  | 'apply-start'
+  | 'unlock';
 
 export interface AuditEntry {
   action: AuditAction;

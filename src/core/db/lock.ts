@@ -20,7 +20,7 @@ export class LockHeldError extends BulwarkError {
     const who = holder ? describeHolder(holder) : 'a session that ended while we looked it up';
     super('LOCK_HELD', `another migration run holds the migration lock on "${envName}": ${who}; waited ${Math.round(waitedMs / 1000)} s`, {
       hint: holder
-        ? `Wait for it to finish and retry. If it is stale (its process is gone), end it with SELECT pg_terminate_backend(${holder.pid}); raise "lockWaitTimeout" in bulwark.json to wait longer.`
+        ? `Wait for it to finish and retry. If it is stale (its process is gone), end it with \`bulwark unlock --pid ${holder.pid} --env ${envName}\` (audited; or SELECT pg_terminate_backend(${holder.pid})); raise "lockWaitTimeout" in bulwark.json to wait longer.`
         : 'Retry.',
     });
   }

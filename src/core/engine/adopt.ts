@@ -1,4 +1,5 @@
 import { quoteLiteral } from '../db/db';
+import { describeHolder, LockHolder, lockHolder, lockKey } from '../db/lock';
 import { RefusedError } from '../errors';
 import type { Migration } from '../migrations/parse';
 import { Engine, Session } from './engine';
@@ -161,4 +162,58 @@ COMMIT`);
 export async function history(engine: Engine, envName: string | undefined, version?: string): Promise<Array<Record<string, unknown>>> {
   const env = engine.environment(envName);
   return engine.withSession(env, { lock: false }, async (s) => (s.historyExists ? s.history.auditRows(version) : []));
+}
+
+export interface UnlockResult {
+  environment: string;
+  /** The session that held the migration lock and was ended. */
+  terminated: LockHolder;
+  message: string;
+}
+
+/**
+ * End the session that holds an environment's migration lock (a run whose process died while its connection
+ * stayed open, a forgotten psql): `pg_terminate_backend`, only for the pid the caller saw holding it (so a new,
+ * live run is never ended by mistake), then wait for the lock to be free and audit what was ended. A protected
+ * environment needs its name as confirmation. The ended session's transaction rolls back, like any crash.
+ */
+export async function unlock(engine: Engine, envName: string | undefined, opts: { pid: number; confirm?: string }): Promise<UnlockResult> {
+  const env = engine.environment(envName);
+  if (env.embedded) throw new RefusedError(`"${env.name}" is the embedded database: no other session can hold its lock`);
+  engine.checkConfirmation(env, opts.confirm, 'unlock');
+  const key = lockKey(engine.historyKey());
+  const holder = await engine.withSession(env, { lock: false }, async (s) => {
+    const h = await lockHolder(s.db, key);
+    if (!h) throw new RefusedError(`nobody holds the migration lock on "${env.name}" now: nothing to end`);
+    if (h.pid !== opts.pid) {
+      throw new RefusedError(`pid ${opts.pid} does not hold the migration lock on "${env.name}"; ${describeHolder(h)} does`, {
+        hint: `Look again (\`bulwark status --env ${env.name}\`) and pass the pid that holds it now, if it is really stale.`,
+      });
+    }
+    const r = await s.db.query<{ ok: boolean }>('SELECT pg_terminate_backend($1) AS ok', [h.pid]);
+    if (!r.rows[0]?.ok) throw new RefusedError(`could not end pid ${h.pid} on "${env.name}" (it may have just finished)`);
+    // The lock goes when the server has cleaned the session up: wait for it, with a deadline.
+    const deadline = Date.now() + 10_000;
+    while ((await lockHolder(s.db, key))?.pid === h.pid) {
+      if (Date.now() > deadline) throw new RefusedError(`pid ${h.pid} was told to end but still holds the lock on "${env.name}" after 10 s`);
+      await s.db.query('SELECT pg_sleep(0.05)');
+    }
+    return h;
+  });
+  // Audit it holding the lock ourselves: the lock is free now, and the audit needs the writers' path.
+  await engine.withSession(env, { lock: true }, async (s) => {
+    await s.ensureHistory();
+    await s.history.appendAudit({
+      action: 'unlock',
+      details: {
+        terminatedPid: holder.pid,
+        holderUser: holder.user,
+        holderApplication: holder.application,
+        holderHost: holder.clientHost,
+        holderSince: holder.since?.toISOString() ?? null,
+      },
+    });
+  });
+  engine.logger.warn(`[${env.name}] ended the session holding the migration lock: ${describeHolder(holder)}`);
+  return { environment: env.name, terminated: holder, message: `ended ${describeHolder(holder)}; the migration lock on "${env.name}" is free` };
 }

@@ -381,6 +381,34 @@ describe('Bulwark in VS Code: tree, lenses, actions on a real PostgreSQL', funct
     assert.doesNotMatch(String(api.environmentsTree!.getTreeItem(env).description), /locked/);
   });
 
+  it('"End Stale Lock Holder…" on a locked environment ends that session after confirmation, and audits it', async () => {
+    const { Client } = await import('pg');
+    const { lockKey } = await import('../../../src/core/db/lock');
+    const holder = new Client({ connectionString: process.env.BULWARK_VSC_DEV_URL, application_name: 'bulwark/0.0.0 gone@laptop' });
+    holder.on('error', () => {});
+    await holder.connect();
+    try {
+      const pid = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+      await holder.query('SELECT pg_advisory_lock($1, $2)', lockKey('bulwark.migrations'));
+      await refresh();
+      const env = () => api.environmentsTree!.getChildren().find((n) => n.kind === 'environment' && n.env === 'dev')!;
+      assert.match(String(api.environmentsTree!.getTreeItem(env()).contextValue), /:locked:/);
+      const declined = answering({ confirm: undefined });
+      api.setPrompter(declined);
+      await vscode.commands.executeCommand('bulwark.unlock', env());
+      assert.match(declined.asked.join('\n'), /confirm: End the session holding the migration lock on dev/);
+      assert.equal((await dbQuery('dev', 'SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).length, 1, 'declined: still there');
+      api.setPrompter(answering({ confirm: '*' }));
+      await vscode.commands.executeCommand('bulwark.unlock', env());
+      assert.equal((await dbQuery('dev', 'SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).length, 0, 'ended');
+      assert.doesNotMatch(String(api.environmentsTree!.getTreeItem(env()).contextValue), /:locked:/);
+      const audit = await dbQuery<{ details: { terminatedPid: number } }>('dev', "SELECT details FROM bulwark.audit WHERE action = 'unlock'");
+      assert.equal(audit[0]?.details.terminatedPid, pid);
+    } finally {
+      await holder.end().catch(() => {});
+    }
+  });
+
   it('without bulwark.json the zero-config "local" embedded environment is offered; Create bulwark.json writes a valid one', async () => {
     const configFile = path.join(workspaceRoot(), 'bulwark.json');
     fs.rmSync(configFile);
