@@ -481,7 +481,7 @@ function describeState(out: Out, m: MigrationState): string {
     case 'edited':
       return m.edit === 'semantic' ? s.red('edited after apply (semantic: drift)') : s.yellow('edited after apply (cosmetic)');
     case 'missing':
-      return s.red('missing file') + s.dim(` (applied ${m.appliedAt?.slice(0, 10)})`);
+      return s.red('missing file') + s.dim(` (applied ${m.appliedAt?.slice(0, 10)}${m.reversible ? '; `rollback ' + m.version + '` runs the down section kept in the history' : ''})`);
   }
 }
 

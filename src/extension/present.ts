@@ -62,7 +62,7 @@ export function stateText(s: MigrationState | undefined, now = Date.now()): stri
         ? `edited after apply (semantic change: drift) · applied ${when}`.trim()
         : `edited after apply (cosmetic) · applied ${when}`.trim();
     case 'missing':
-      return `missing: recorded ${when} but the file is gone`.trim();
+      return `missing: recorded ${when} but the file is gone${s.reversible ? ' (its stored down section can roll it back)' : ''}`.trim();
   }
 }
 
@@ -100,7 +100,8 @@ export function worstIcon(states: (MigrationState | undefined)[]): string {
 export function actionsFor(s: MigrationState | undefined, reachable: boolean): { apply: boolean; dryRun: boolean; rollback: boolean } {
   const status = s?.status ?? 'pending';
   const notApplied = status === 'pending' || status === 'out-of-order' || (status === 'failed' && !s?.interrupted && !s?.statementsDone);
-  const applied = status === 'applied' || status === 'edited';
+  // A missing file's migration can still be rolled back with the down section the history kept.
+  const applied = status === 'applied' || status === 'edited' || status === 'missing';
   return {
     apply: reachable && notApplied,
     dryRun: reachable && notApplied,

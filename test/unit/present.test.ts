@@ -28,7 +28,8 @@ describe('extension: how states read in the tree and lenses', () => {
     assert.match(stateText(st({ status: 'failed', interrupted: true, statementsDone: 2 })), /^failed: interrupted after 2 statement\(s\), needs repair/);
     assert.match(stateText(st({ status: 'edited', edit: 'semantic', appliedAt: '2026-11-21T11:58:00Z' }), NOW), /^edited after apply \(semantic change: drift\)/);
     assert.match(stateText(st({ status: 'edited', edit: 'cosmetic' })), /^edited after apply \(cosmetic\)/);
-    assert.match(stateText(st({ status: 'missing', appliedAt: '2026-11-21T11:58:00Z' }), NOW), /^missing: recorded 2 min ago but the file is gone/);
+    assert.match(stateText(st({ status: 'missing', appliedAt: '2026-11-21T11:58:00Z' }), NOW), /^missing: recorded 2 min ago but the file is gone$/);
+    assert.match(stateText(st({ status: 'missing', reversible: true })), /the file is gone \(its stored down section can roll it back\)$/);
   });
 
   it('actions: apply/dry run only where not applied, roll back only where applied and reversible, nothing when unreachable', () => {
@@ -40,6 +41,7 @@ describe('extension: how states read in the tree and lenses', () => {
     assert.deepEqual(actionsFor(st({ status: 'failed', statementsDone: 1 }), true), { apply: false, dryRun: false, rollback: false }, 'needs repair first');
     assert.deepEqual(actionsFor(st({ status: 'pending' }), false), { apply: false, dryRun: false, rollback: false });
     assert.deepEqual(actionsFor(st({ status: 'missing' }), true), { apply: false, dryRun: false, rollback: false });
+    assert.deepEqual(actionsFor(st({ status: 'missing', reversible: true }), true), { apply: false, dryRun: false, rollback: true }, 'with its stored down section');
   });
 
   it('a migration row shows its most urgent state; glyphs per environment', () => {

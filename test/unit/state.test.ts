@@ -5,7 +5,7 @@ const m = (version: string, up = 'SELECT 1;', opts = '') => parseMigration(`-- m
 const row = (mig: ReturnType<typeof m>, over: Partial<HistoryRow> = {}): HistoryRow => ({
   version: mig.version, name: mig.name, checksum: mig.checksum, normalizedChecksum: mig.normalizedChecksum, status: 'applied',
   transactional: mig.up.transaction, appliedAt: new Date('2026-01-01T00:00:00Z'), appliedBy: 'postgres', osUser: 'alice', hostname: 'box',
-  durationMs: 5, error: null, toolVersion: 't', environment: 'dev', statementsDone: null, ...over,
+  durationMs: 5, error: null, toolVersion: 't', environment: 'dev', statementsDone: null, down: null, ...over,
 });
 
 describe('migration states', () => {

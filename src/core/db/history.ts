@@ -39,6 +39,16 @@ export interface HistoryRow {
   toolVersion: string;
   environment: string;
   statementsDone: number | null;
+  /**
+   * The down section as it was when the migration was applied (or recorded), so it can be rolled back after
+   * its file is gone (a branch switch); null for irreversible migrations and rows written before Bulwark kept it.
+   */
+  down: StoredDown | null;
+}
+
+export interface StoredDown {
+  sql: string;
+  transaction: boolean;
 }
 
 export type AuditAction =
@@ -104,6 +114,9 @@ export class History {
       if (v && Number(v[1]) > HISTORY_FORMAT_VERSION) {
         throw new Error(`the history table ${this.table} was written by a newer Bulwark (format v${v[1]}); upgrade Bulwark to use this database`);
       }
+      // Tables made before Bulwark kept the down sections get the column (additive: older versions ignore it).
+      const col = await this.db.query("SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'down' AND NOT attisdropped", [this.table]);
+      if (col.rows.length === 0) await this.db.query(`ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS down jsonb`);
       return;
     }
     const fn = `${this.schema}.${quoteIdent(this.cfg.auditTable + '_append_only')}`;
@@ -124,7 +137,8 @@ CREATE TABLE ${this.table} (
   error jsonb,
   tool_version text NOT NULL,
   environment text NOT NULL,
-  statements_done integer
+  statements_done integer,
+  down jsonb
 );
 COMMENT ON TABLE ${this.table} IS 'bulwark history v${HISTORY_FORMAT_VERSION}: one row per migration applied, failed, running or recorded without running';
 CREATE TABLE ${this.audit} (
@@ -157,9 +171,10 @@ COMMIT`).catch(async (e) => {
 
   async rows(): Promise<HistoryRow[]> {
     const r = await this.db.query<Record<string, unknown>>(
+      // to_jsonb(h)->'down': also on a table made before that column existed (read-only sessions never add it).
       `SELECT version, name, checksum, normalized_checksum, status, transactional, applied_at, applied_by, os_user, hostname,
-              duration_ms, error, tool_version, environment, statements_done
-         FROM ${this.table} ORDER BY version`,
+              duration_ms, error, tool_version, environment, statements_done, to_jsonb(h) -> 'down' AS down
+         FROM ${this.table} h ORDER BY version`,
     );
     return r.rows.map((x) => ({
       version: String(x.version),
@@ -177,6 +192,7 @@ COMMIT`).catch(async (e) => {
       toolVersion: String(x.tool_version),
       environment: String(x.environment),
       statementsDone: x.statements_done === null || x.statements_done === undefined ? null : Number(x.statements_done),
+      down: storedDown(x.down),
     }));
   }
 
@@ -196,6 +212,8 @@ COMMIT`).catch(async (e) => {
     durationSql?: string;
     error?: HistoryError | null;
     statementsDone?: number | null;
+    /** The migration's down section, kept for rolling back after its file is gone. */
+    down?: StoredDown | null;
   }): string {
     const lit = (v: string | number | boolean | null | undefined) =>
       v === null || v === undefined ? 'NULL' : typeof v === 'string' ? quoteLiteral(v) : String(v);
@@ -205,15 +223,16 @@ COMMIT`).catch(async (e) => {
       row.durationSql ?? lit(row.durationMs === undefined ? null : Math.round(row.durationMs)),
       row.error ? `${quoteLiteral(JSON.stringify(row.error))}::jsonb` : 'NULL',
       lit(this.who.toolVersion), lit(this.who.environment), lit(row.statementsDone ?? null),
+      row.down ? `${quoteLiteral(JSON.stringify(row.down))}::jsonb` : 'NULL',
     ];
     return `INSERT INTO ${this.table} (version, name, checksum, normalized_checksum, status, transactional, applied_at, applied_by,
-  os_user, hostname, duration_ms, error, tool_version, environment, statements_done)
+  os_user, hostname, duration_ms, error, tool_version, environment, statements_done, down)
 VALUES (${values.join(', ')})
 ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum,
   normalized_checksum = EXCLUDED.normalized_checksum, status = EXCLUDED.status, transactional = EXCLUDED.transactional,
   applied_at = EXCLUDED.applied_at, applied_by = EXCLUDED.applied_by, os_user = EXCLUDED.os_user, hostname = EXCLUDED.hostname,
   duration_ms = EXCLUDED.duration_ms, error = EXCLUDED.error, tool_version = EXCLUDED.tool_version,
-  environment = EXCLUDED.environment, statements_done = EXCLUDED.statements_done`;
+  environment = EXCLUDED.environment, statements_done = EXCLUDED.statements_done, down = EXCLUDED.down`;
   }
 
   deleteSql(version: string): string {
@@ -240,4 +259,9 @@ VALUES (${lit(e.action)}, ${lit(e.version)}, ${lit(e.name)}, ${lit(this.who.envi
     );
     return r.rows;
   }
+}
+
+function storedDown(v: unknown): StoredDown | null {
+  const d = (typeof v === 'string' ? JSON.parse(v) : v) as { sql?: unknown; transaction?: unknown } | null;
+  return d && typeof d.sql === 'string' ? { sql: d.sql, transaction: d.transaction !== false } : null;
 }

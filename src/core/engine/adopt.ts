@@ -23,7 +23,7 @@ function target(migrations: Migration[], version: string): Migration {
 }
 
 function recordSql(s: Session, m: Migration): string {
-  return s.history.upsertSql({ version: m.version, name: m.name, checksum: m.checksum, normalizedChecksum: m.normalizedChecksum, status: 'baseline', transactional: m.up.transaction });
+  return s.history.upsertSql({ version: m.version, name: m.name, checksum: m.checksum, normalizedChecksum: m.normalizedChecksum, status: 'baseline', transactional: m.up.transaction, down: m.down ? { sql: m.down.sql, transaction: m.down.transaction } : null });
 }
 
 /** Record every migration up to and including `version` as present, without running it. */

@@ -1,7 +1,9 @@
+import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { EnvironmentConfig } from '../config/config';
 import { commandsCompleted, Db, isConnectionLost, pgErrorFields, quoteLiteral } from '../db/db';
 import { ELAPSED_MS_SQL, History, HistoryError } from '../db/history';
+import type { StoredDown } from '../db/history';
 import { BulwarkError, RefusedError } from '../errors';
 import type { Migration, MigrationSection } from '../migrations/parse';
 import { Engine, EnvironmentStatus, Session } from './engine';
@@ -175,10 +177,16 @@ export async function rollback(engine: Engine, envName: string | undefined, opts
         hint: `Resolve it first with \`bulwark repair ${row.version} --resolve applied|rolled-back\`.`,
       });
     }
-    const m = set.migrations.find((x) => x.version === row!.version);
+    const warnings: string[] = [];
+    let m = set.migrations.find((x) => x.version === row!.version);
     if (!m) {
       const bad = set.errors.find((e) => e.location?.file.includes(row!.version));
-      throw new RefusedError(`cannot roll back ${row.version}_${row.name}: ${bad ? 'its file has problems: ' + bad.describe() : 'its file is missing from ' + set.dir}`);
+      if (bad || !row.down) {
+        throw new RefusedError(`cannot roll back ${row.version}_${row.name}: ${bad ? 'its file has problems: ' + bad.describe() : `its file is missing from ${set.dir} and no copy of its down section was kept when it was applied`}`);
+      }
+      // The file is gone (another branch checked out?): run the down section kept when it was applied.
+      m = storedMigration(set.dir, row.version, row.name, row.checksum, row.normalizedChecksum, row.down);
+      warnings.push(`${m.version}_${m.name} has no file here: rolled back with the down section stored when it was applied`);
     }
     if (!m.down) {
       throw new RefusedError(`${m.version}_${m.name} is irreversible: it has no (or an empty) -- migrate:down section`, {
@@ -186,7 +194,6 @@ export async function rollback(engine: Engine, envName: string | undefined, opts
         hint: 'Write a down section that undoes the up section, or undo the change with a new migration.',
       });
     }
-    const warnings: string[] = [];
     if (row.normalizedChecksum !== m.normalizedChecksum) {
       warnings.push(`${m.version}_${m.name} was changed since it was applied; its down section may not match what ran`);
     }
@@ -198,6 +205,28 @@ export async function rollback(engine: Engine, envName: string | undefined, opts
     if (r.status === 'failed' && r.error.connectionLost) await recordAfterConnectionLoss(engine, env, m, r.error, 'down');
     return { environment: env.name, connection: engine.display(env), results: [r], warnings, lockWaitedMs: s.lock?.waitedMs ?? 0, ok: r.status !== 'failed' };
   });
+}
+
+/** What the history keeps of a migration's down section, to roll it back once its file is gone. */
+function downOf(m: Migration): StoredDown | null {
+  return m.down ? { sql: m.down.sql, transaction: m.down.transaction } : null;
+}
+
+/** A migration made from a history row's stored down section (its file is gone); positions refer to that text. */
+function storedMigration(dir: string, version: string, name: string, checksum: string, normalizedChecksum: string, down: StoredDown): Migration {
+  const marker = `-- migrate:down${down.transaction ? '' : ' transaction:false'}\n`;
+  const text = marker + down.sql;
+  return {
+    version,
+    name,
+    file: path.join(dir, `${version}_${name}.sql`),
+    text,
+    up: { sql: '', offset: 0, markerLine: 1, transaction: true },
+    down: { sql: down.sql, offset: marker.length, markerLine: 1, transaction: down.transaction },
+    meta: { requires: [] },
+    checksum,
+    normalizedChecksum,
+  };
 }
 
 function timeoutSql(env: EnvironmentConfig, local: boolean): string[] {
@@ -228,7 +257,7 @@ async function runSection(
   const okStatus = direction === 'up' ? 'applied' : 'rolled-back';
   const record = (durationMs: number) =>
     direction === 'up'
-      ? history.upsertSql({ version: m.version, name: m.name, checksum: m.checksum, normalizedChecksum: m.normalizedChecksum, status: 'applied', transactional: section.transaction, durationMs, statementsDone: section.transaction ? null : statements.length })
+      ? history.upsertSql({ version: m.version, name: m.name, checksum: m.checksum, normalizedChecksum: m.normalizedChecksum, status: 'applied', transactional: section.transaction, durationMs, statementsDone: section.transaction ? null : statements.length, down: downOf(m) })
       : history.deleteSql(m.version);
   const auditOk = (durationMs: number) =>
     history.auditSql({ action: direction === 'up' ? 'apply' : 'rollback', version: m.version, name: m.name, durationMs, details: { checksum: m.checksum, statements: statements.length, transactional: section.transaction } });
@@ -245,7 +274,7 @@ async function runSection(
       text += st.sql + ';\n';
     }
     const bookkeeping = direction === 'up'
-      ? history.upsertSql({ version: m.version, name: m.name, checksum: m.checksum, normalizedChecksum: m.normalizedChecksum, status: 'applied', transactional: true, durationSql: ELAPSED_MS_SQL })
+      ? history.upsertSql({ version: m.version, name: m.name, checksum: m.checksum, normalizedChecksum: m.normalizedChecksum, status: 'applied', transactional: true, durationSql: ELAPSED_MS_SQL, down: downOf(m) })
       : history.deleteSql(m.version);
     const audit = history.auditSql({ action: direction === 'up' ? 'apply' : 'rollback', version: m.version, name: m.name, durationSql: ELAPSED_MS_SQL, details: { checksum: m.checksum, statements: statements.length, transactional: true } });
     text += `${bookkeeping};\n${audit};\nCOMMIT`;

@@ -80,7 +80,8 @@ export function computeStates(migrations: readonly Migration[], rows: readonly H
   }
   for (const r of rows) {
     if (files.has(r.version)) continue;
-    out.push({ version: r.version, name: r.name, status: 'missing', ...fromRow(r) });
+    // Its file is gone, but the down section kept at apply time can still roll it back.
+    out.push({ version: r.version, name: r.name, status: 'missing', reversible: r.down !== null, ...fromRow(r) });
   }
   out.sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
   return out;

@@ -441,6 +441,10 @@ describe('Bulwark in VS Code: tree, lenses, actions on a real PostgreSQL', funct
     assert.match(description(envRow(V2, 'dev')), /^missing: recorded just now/);
     assert.match(description(envRow('20250101100000', 'dev')), /^out of order/);
     assert.equal(tree().getTreeItem(migrationRow(V2)!).contextValue, ':migration:', 'no file actions on a missing file');
+    assert.match(String(tree().getTreeItem(envRow(V2, 'dev')).contextValue), /:rollback:/, 'its stored down section can roll it back');
+    await vscode.commands.executeCommand('bulwark.rollback', envRow(V2, 'dev'));
+    assert.equal(stateOn(V2, 'dev'), undefined, 'rolled back: no row, no file');
+    assert.equal((await dbQuery('dev', "SELECT 1 FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attname = 'name'")).length, 0);
     fs.writeFileSync(f1, fs.readFileSync(f1, 'utf8').replace('email text NOT NULL', 'email text'));
     await refresh();
     assert.match(description(envRow(V1, 'dev')), /^edited after apply \(semantic change: drift\)/);
