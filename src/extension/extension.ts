@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { LintSettings, lintSettingsFrom } from '../core/lint';
 import { CONFIG_FILE_NAME, Logger, Redactor } from '../core';
 import { Actions } from './actions';
+import { AppliedEdits } from './appliedEdits';
 import type { Prompter } from './api';
 import { MigrationLenses } from './codeLens';
 import { SecretCredentials, windowPrompter } from './credentials';
@@ -24,6 +25,7 @@ export interface BulwarkApi {
   actions?: Actions;
   credentials?: SecretCredentials;
   statusBar?: EnvironmentStatusBar;
+  appliedEdits?: AppliedEdits;
   runDiagnostics: vscode.DiagnosticCollection;
   reports: Reports;
   /** Answer prompts programmatically (tests); undefined restores the real prompts. */
@@ -119,6 +121,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Bulwar
   const environmentsTree = new EnvironmentsTree(p, media);
   const codeLenses = new MigrationLenses(p);
   const replayer = new Replayer(p, log, reports);
+  const appliedEdits = new AppliedEdits(p);
   const actions = new Actions({
     project: p,
     log,
@@ -139,6 +142,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Bulwar
   const migrationsView = vscode.window.createTreeView('bulwark.migrations', { treeDataProvider: migrationsTree, showCollapseAll: true });
   const environmentsView = vscode.window.createTreeView('bulwark.environments', { treeDataProvider: environmentsTree });
   context.subscriptions.push(
+    appliedEdits,
     statusBar,
     migrationsTree,
     environmentsTree,
@@ -199,7 +203,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Bulwar
   }
   context.subscriptions.push(vscode.window.onDidChangeActiveTextEditor((ed) => (migrationEditor(ed) ? goLive('a migration file is open') : undefined)));
 
-  Object.assign(api, { project: p, migrationsTree, environmentsTree, codeLenses, replayer, actions, credentials, statusBar, activeEnvironment });
+  Object.assign(api, { project: p, migrationsTree, environmentsTree, codeLenses, replayer, actions, credentials, statusBar, activeEnvironment, appliedEdits });
   return api;
 }
 

@@ -175,6 +175,28 @@ describe('Bulwark in VS Code: tree, lenses, actions on a real PostgreSQL', funct
     assert.equal(stateOn(V1, 'dev'), 'applied', 'the history matches the saved file');
   });
 
+  it('editing an applied migration warns at once, before saving: semantic on the environments where it is applied, cosmetic as information', async () => {
+    api.setPrompter(answering({ confirm: '*' }));
+    await api.actions!.apply({ version: V1, env: 'dev' });
+    const file = path.join(migrationsDir(), `${V1}_create_accounts.sql`);
+    const editor = await openFile(file);
+    const applied = () => vscode.languages.getDiagnostics(editor.document.uri).filter((d) => d.code === 'edited-after-apply');
+    assert.equal(applied().length, 0, 'unchanged: nothing to say');
+    const line = editor.document.getText().split('\n').findIndex((l) => l.includes('email text NOT NULL'));
+    await editor.edit((e) => e.insert(new vscode.Position(line, 0), '  -- a note\n'));
+    const cosmetic = await waitFor(() => applied()[0], { what: 'the cosmetic-edit note' });
+    assert.equal(cosmetic.severity, vscode.DiagnosticSeverity.Information);
+    assert.match(cosmetic.message, /^Applied on dev: this edit only touches comments/);
+    await editor.edit((e) => e.insert(new vscode.Position(line, 0), '  nickname text,\n'));
+    const semantic = await waitFor(() => applied().find((d) => d.severity === vscode.DiagnosticSeverity.Warning), { what: 'the semantic-edit warning' });
+    assert.match(semantic.message, /already applied on dev: changing its SQL does not change that database/);
+    assert.match(editor.document.lineAt(semantic.range.start.line).text, /^-- migrate:up/);
+    assert.equal(editor.document.isDirty, true, 'before any save');
+    await vscode.commands.executeCommand('undo');
+    await vscode.commands.executeCommand('undo');
+    await waitFor(() => applied().length === 0, { what: 'the warning to go once the file matches again' });
+  });
+
   it('a protected environment needs its name typed: cancel or a wrong name change nothing; promotion order names what is missing', async () => {
     // The real input box, dismissed like a person pressing Escape.
     const pending = vscode.commands.executeCommand('bulwark.apply', envRow(V1, 'prod'));
