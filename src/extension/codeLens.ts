@@ -39,13 +39,24 @@ export class MigrationLenses implements vscode.CodeLensProvider, vscode.Disposab
     const file = doc.uri.fsPath;
     let upLine: number | undefined;
     let downLine: number | undefined;
+    const lenses: vscode.CodeLens[] = [];
     for (let i = 0; i < doc.lineCount; i++) {
-      const m = MARKER.exec(doc.lineAt(i).text);
+      const text = doc.lineAt(i).text;
+      const m = MARKER.exec(text);
       if (m?.[1] === 'up' && upLine === undefined) upLine = i;
       if (m?.[1] === 'down' && downLine === undefined) downLine = i;
+      // Say plainly what transaction:false means where it is written.
+      if (m && /\btransaction\s*:\s*false\b/i.test(text)) {
+        lenses.push(
+          new vscode.CodeLens(new vscode.Range(i, 0, i, 0), {
+            title: `⚠ runs outside a transaction: if a statement fails, the ones before it stay applied`,
+            tooltip: 'Needed for CREATE/DROP INDEX CONCURRENTLY and similar; keep such sections to one idempotent statement each (IF NOT EXISTS / IF EXISTS) so a retry is safe.',
+            command: '',
+          }),
+        );
+      }
     }
     const top = new vscode.Range(0, 0, 0, 0);
-    const lenses: vscode.CodeLens[] = [];
     const known = p.migrationForFile(file) !== undefined;
     const hasDown = downLine !== undefined;
     for (const env of p.environments) {

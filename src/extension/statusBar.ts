@@ -1,5 +1,6 @@
 // The active environment in the status bar; protected ones stand out (error background, shield icon).
 import * as vscode from 'vscode';
+import { describeHolder } from '../core';
 import type { Project } from './project';
 import { environmentText } from './present';
 
@@ -25,9 +26,10 @@ export class EnvironmentStatusBar implements vscode.Disposable {
     const st = this.project.statuses.get(env.name);
     const running = this.project.running.get(env.name);
     const icon = running ? '$(sync~spin)' : env.protected ? '$(shield)' : st && !st.reachable ? '$(debug-disconnect)' : '$(database)';
-    this.item.text = `${icon} ${env.name}${env.protected ? ' (protected)' : ''}`;
+    const lock = st?.lockHolder ? ` $(lock) pid ${st.lockHolder.pid}` : '';
+    this.item.text = `${icon} ${env.name}${env.protected ? ' (protected)' : ''}${lock}`;
     this.item.backgroundColor = env.protected ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
-    this.item.tooltip = `Bulwark environment "${env.name}": ${environmentText(st)}\n${st?.connection ?? ''}\nClick to choose another.`;
+    this.item.tooltip = `Bulwark environment "${env.name}": ${environmentText(st)}\n${st?.connection ?? ''}${st?.lockHolder ? `\nMigration lock held by ${describeHolder(st.lockHolder)}` : ''}\nClick to choose another.`;
     this.item.show();
   }
 

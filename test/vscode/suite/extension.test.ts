@@ -197,6 +197,17 @@ describe('Bulwark in VS Code: tree, lenses, actions on a real PostgreSQL', funct
     await waitFor(() => applied().length === 0, { what: 'the warning to go once the file matches again' });
   });
 
+  it('a transaction:false section gets a lens saying what that means', async () => {
+    const file = writeMigration('20250103090000', 'concurrent_index', '-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY IF NOT EXISTS accounts_email ON accounts (email);\n-- migrate:down transaction:false\nDROP INDEX CONCURRENTLY IF EXISTS accounts_email;\n');
+    await refresh();
+    await openFile(file);
+    const lenses = await waitFor(async () => {
+      const l = (await lensesOf(file)).filter((x) => x.command!.title.startsWith('⚠ runs outside a transaction'));
+      return l.length === 2 ? l : undefined;
+    }, { what: 'a transaction:false lens on each marker' });
+    assert.deepEqual(lenses.map((l) => l.range.start.line).sort(), [0, 2]);
+  });
+
   it('a protected environment needs its name typed: cancel or a wrong name change nothing; promotion order names what is missing', async () => {
     // The real input box, dismissed like a person pressing Escape.
     const pending = vscode.commands.executeCommand('bulwark.apply', envRow(V1, 'prod'));
@@ -395,6 +406,7 @@ describe('Bulwark in VS Code: tree, lenses, actions on a real PostgreSQL', funct
       assert.match(String(item.description), new RegExp(`locked by pid ${pid}`));
       assert.match((item.tooltip as vscode.MarkdownString).value, /someone-else-migrating/);
       assert.match(String((item.iconPath as { light: vscode.Uri }).light.path), /env-locked\.svg$/);
+      assert.match(api.statusBar!.item.text, new RegExp(`dev \\$\\(lock\\) pid ${pid}$`), 'the status bar shows the active environment is locked');
     } finally {
       await holder.end();
     }
