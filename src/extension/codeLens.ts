@@ -81,7 +81,19 @@ export class MigrationLenses implements vscode.CodeLensProvider, vscode.Disposab
       const ranges = [top, ...(upLine !== undefined ? [new vscode.Range(upLine, 0, upLine, 0)] : [])];
       for (const r of ranges) {
         if (acts.dryRun) add(r, `Dry run ▸ ${env.name}`, 'bulwark.dryRun', `Rehearse on ${env.name} inside a transaction that is rolled back: timings, locks, rewrites`);
-        if (acts.apply) add(r, `Apply ▸ ${env.name}`, 'bulwark.apply', `Apply to ${env.name}${env.protected ? ' (protected: asks you to type its name)' : ''}`);
+        if (acts.apply) {
+          // The promotion order, visible before clicking: not yet applied on the environment this one requires.
+          const before = env.requires ? p.stateOf(version, env.requires)?.status : undefined;
+          const blocked = env.requires !== undefined && before !== 'applied' && before !== 'edited';
+          add(
+            r,
+            blocked ? `Apply ▸ ${env.name} (needs ${env.requires} first)` : `Apply ▸ ${env.name}`,
+            'bulwark.apply',
+            blocked
+              ? `The promotion order requires this migration on ${env.requires} before ${env.name}: applying now is refused.`
+              : `Apply to ${env.name}${env.protected ? ' (protected: asks you to type its name)' : ''}`,
+          );
+        }
       }
       if (acts.rollback && hasDown) {
         for (const r of [top, new vscode.Range(downLine!, 0, downLine!, 0)]) add(r, `Roll back ▸ ${env.name}`, 'bulwark.rollback', `Run the down section on ${env.name}`);
