@@ -162,13 +162,17 @@ export class Actions {
    * runs is what the editor shows (and the history's checksum matches it).
    */
   private async saveMigrationEditors(): Promise<void> {
+    let saved = false;
     for (const doc of vscode.workspace.textDocuments) {
       if (doc.isDirty && doc.uri.scheme === 'file' && this.p.isMigrationFile(doc.uri.fsPath)) {
         this.d.log.info(`saving ${path.relative(this.p.root, doc.uri.fsPath)} before running it`);
         if (!(await doc.save())) throw new RefusedError(`could not save ${path.basename(doc.uri.fsPath)}: nothing was run`);
+        saved = true;
       }
     }
-    await this.p.refresh();
+    // Re-read only when a file changed (or nothing was read from the databases yet): the checks before a
+    // run (earlier pending migrations, out of order) need current states, not a second round of queries.
+    if (saved || !this.p.live) await this.p.refresh();
   }
 
   // ---------------------------------------------------------------------------------------------
