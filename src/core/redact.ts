@@ -10,12 +10,6 @@ const MASK = '***';
 const MIN_SECRET_LENGTH = 3;
 
 /**
- * Any `scheme://`, not only postgres: a password in a proxy or other service URL quoted inside an error
- * message must not leak either, and masking `user:pass@` is harmless for URLs that have none.
- */
-const SCHEME_RE = /[A-Za-z][A-Za-z0-9+.-]*:\/\//g;
-
-/**
  * `password=…` in libpq keyword strings (`host=h password='a b'`) and URL query strings
  * (`?sslmode=require&password=x`); also `PGPASSWORD=` (shell/env dumps) and `sslpassword=` (libpq's
  * client-key passphrase). The lookbehind keeps `passwordEnv=` and words like `nopassword` out; `\s*=`
@@ -75,22 +69,42 @@ function urlTokenEnd(text: string, start: number, authorityStart: number): numbe
   return i;
 }
 
+/**
+ * Masks the password of every `scheme://user:password@…` in the text: any scheme, not only postgres (a
+ * password in a proxy or other service URL quoted inside an error message must not leak either, and
+ * masking `user:pass@` is harmless for URLs that have none).
+ */
 function maskUrls(text: string): string {
   let out = '';
   let cursor = 0;
-  SCHEME_RE.lastIndex = 0;
-  for (let m = SCHEME_RE.exec(text); m; m = SCHEME_RE.exec(text)) {
-    // A scheme inside an already masked span (e.g. `a://` in a password) is part of that secret.
-    if (m.index < cursor) continue;
-    const authorityStart = m.index + m[0].length;
-    const end = urlTokenEnd(text, m.index, authorityStart);
+  // Found from each `://` backwards (a regex for the scheme would retry at every letter of the text:
+  // quadratic in long words, and slow on big outputs such as `bulwark lint --format json`).
+  for (let sep = text.indexOf('://'); sep >= 0; sep = text.indexOf('://', sep + 3)) {
+    // The scheme: from the first letter of the run of scheme characters before `://` (what the leftmost
+    // match of /[A-Za-z][A-Za-z0-9+.-]*:\/\// gives), not reaching back into an already masked span.
+    let start = sep;
+    while (start > cursor && isSchemeChar(text.charCodeAt(start - 1))) start--;
+    while (start < sep && !isLetter(text.charCodeAt(start))) start++;
+    if (start === sep) continue;
+    const authorityStart = sep + 3;
+    const end = urlTokenEnd(text, start, authorityStart);
     const span = passwordSpan(text, authorityStart, end);
     if (!span) continue;
     out += text.slice(cursor, span.start) + MASK;
     cursor = span.end;
-    SCHEME_RE.lastIndex = span.end;
+    // A scheme inside the masked span (e.g. `a://` in a password) is part of that secret.
+    if (span.end - 3 > sep) sep = span.end - 3;
   }
   return out + text.slice(cursor);
+}
+
+function isLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+/** [A-Za-z0-9+.-] */
+function isSchemeChar(c: number): boolean {
+  return isLetter(c) || (c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46;
 }
 
 function maskKeywords(text: string): string {

@@ -43,6 +43,18 @@ describe('cli: lint', function () {
     assert.ok(f.fixes[0].edits.length >= 1, 'fixes are included');
   });
 
+  it('does not load the database driver (pg, and through it Node\'s fetch / TLS stack)', async () => {
+    // Loading pg on Node 20 starts undici and compiles its WASM, which the process then waits for at exit.
+    const probe = path.join(ws.dir, 'probe.cjs');
+    const seen = path.join(ws.dir, 'modules.json');
+    fs.writeFileSync(probe, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(seen)}, JSON.stringify(process.moduleLoadList)));`);
+    const r = await runCli(['lint', '--format', 'json'], { cwd: ws.dir, env: { NODE_OPTIONS: `--require ${probe}` } });
+    assert.equal(r.code, 1, r.stderr);
+    const modules: string[] = JSON.parse(fs.readFileSync(seen, 'utf8'));
+    assert.ok(modules.includes('NativeModule fs'), 'the probe saw the process');
+    assert.deepEqual(modules.filter((m) => /^NativeModule (tls|dns)$|undici/.test(m)), []);
+  });
+
   it('--format sarif: SARIF 2.1.0 with rules and located results', async () => {
     const r = await lint(['--format', 'sarif']);
     const doc = JSON.parse(r.stdout);

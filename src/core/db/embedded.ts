@@ -20,10 +20,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ClientConfig } from 'pg';
-import { Client } from 'pg';
 import { BulwarkError, ConnectionError } from '../errors';
 import type { Db } from './db';
-import { dbFromClient } from './pg';
+import { dbFromClient, pg } from './pg';
 
 import { PG_MAJOR, TEMPLATE_NAME } from './embeddedTemplate';
 
@@ -121,7 +120,7 @@ function openError(dir: string, e: unknown): ConnectionError {
 async function session(mod: PgliteModule, pglite: PGliteInstance, opts: EmbeddedOptions, afterClose: () => Promise<void>): Promise<Db> {
   // `ssl: false`: PGSSLMODE in the environment must not make pg ask an in-process connection for TLS.
   const config = { ...mod.createPgConfig(pglite), ssl: false } as unknown as ClientConfig;
-  const client = new Client(config);
+  const client = new (pg().Client)(config);
   client.on('error', () => {});
   if (opts.onNotice) client.on('notice', (n) => opts.onNotice!(n.message ?? String(n)));
   try {

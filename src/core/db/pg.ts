@@ -1,4 +1,4 @@
-import { Client, Query } from 'pg';
+import type { Client } from 'pg';
 import { ConnectionError } from '../errors';
 import { redact } from '../redact';
 import type { ResolvedConnection } from '../config/config';
@@ -12,14 +12,37 @@ export interface ConnectOptions {
   onNotice?: (message: string) => void;
 }
 
+type PgModule = typeof import('pg');
+let pgModule: PgModule | undefined;
+
+/**
+ * The `pg` driver, loaded on first use: commands that never connect (lint, new, help) do not pay for it.
+ * On Node 20 merely loading it costs ~100 ms: pg probes for Cloudflare Workers with `new Response()`,
+ * which starts Node's fetch (undici) and compiles its HTTP parser's WASM, and the process cannot exit
+ * before that compilation ends.
+ */
+export function pg(): PgModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (pgModule ??= require('pg') as PgModule);
+}
+
+type CountingQuery = InstanceType<PgModule['Query']> & { completed: number };
+let CountingQueryClass: (new (sql: string) => CountingQuery) | undefined;
+
 /** A simple-protocol query that counts the statements that completed, so a failure can be located. */
-class CountingQuery extends Query {
-  completed = 0;
-  // Part of pg's Submittable protocol (pg-cursor and pg-query-stream implement the same hooks).
-  handleCommandComplete(msg: unknown, connection: unknown): void {
-    this.completed++;
-    (Query.prototype as unknown as { handleCommandComplete(m: unknown, c: unknown): void }).handleCommandComplete.call(this, msg, connection);
+function countingQuery(sql: string): CountingQuery {
+  if (!CountingQueryClass) {
+    const { Query } = pg();
+    CountingQueryClass = class extends Query {
+      completed = 0;
+      // Part of pg's Submittable protocol (pg-cursor and pg-query-stream implement the same hooks).
+      handleCommandComplete(msg: unknown, connection: unknown): void {
+        this.completed++;
+        (Query.prototype as unknown as { handleCommandComplete(m: unknown, c: unknown): void }).handleCommandComplete.call(this, msg, connection);
+      }
+    } as unknown as new (sql: string) => CountingQuery;
   }
+  return new CountingQueryClass(sql);
 }
 
 class PgDb implements Db {
@@ -33,7 +56,7 @@ class PgDb implements Db {
 
   runScript(sql: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      const q = new CountingQuery(sql);
+      const q = countingQuery(sql);
       q.on('end', () => resolve());
       q.on('error', (e: Error & { commandsCompleted?: number }) => {
         e.commandsCompleted = q.completed;
@@ -70,7 +93,7 @@ export async function dbFromClient(client: Client, opts: { embedded?: boolean; a
 }
 
 export async function connectPg(conn: ResolvedConnection, opts: ConnectOptions): Promise<Db> {
-  const client = new Client({
+  const client = new (pg().Client)({
     ...conn.pg,
     application_name: opts.applicationName,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 15000,
