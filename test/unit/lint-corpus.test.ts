@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ALL_RULES } from '../../src/core/lint';
+import { ALL_RULES, clearParseCache, lint, parseCacheSize } from '../../src/core/lint';
 import { collectSqlFiles, lintFile } from '../../src/core/lint/files';
 import { useParser } from '../helpers/lint';
 
@@ -54,5 +54,18 @@ describe('lint corpus', function () {
     const seen = new Set<string>();
     for (const f of files) for (const x of lintFile(f, ALL_RULES, {}).findings) seen.add(ALL_RULES.find((r) => r.id === x.rule)?.category ?? x.rule);
     for (const c of ['idempotency', 'locking', 'data-loss', 'transactions', 'syntax']) assert.ok(seen.has(c), `no ${c} finding in the corpus`);
+  });
+
+  it('a one-pass lint (cache: false, as the CLI runs) finds exactly what the cached lint finds, and caches nothing', () => {
+    clearParseCache();
+    const texts = files.map((f) => fs.readFileSync(f, 'utf8'));
+    const onePass = texts.map((t) => lint(t, { rules: all }, { cache: false }).findings);
+    assert.deepEqual(parseCacheSize(), { statements: 0, plpgsql: 0 });
+    const cached = texts.map((t) => lint(t, { rules: all }).findings);
+    assert.ok(parseCacheSize().statements > 1000, `the editor's lint caches its parses (${parseCacheSize().statements})`);
+    assert.ok(parseCacheSize().plpgsql > 0, 'and its DO blocks');
+    assert.deepEqual(onePass, cached);
+    // And again from the cache: the same.
+    assert.deepEqual(texts.map((t) => lint(t, { rules: all }).findings), cached);
   });
 });

@@ -87,6 +87,8 @@ export class RuleContext {
     readonly section: SectionInfo,
     readonly state: FileState,
     readonly findingsSink: (f: Finding) => void,
+    /** Whether parses go through the shared parse cache (LintOptions.cache). */
+    readonly cacheParses = true,
   ) {}
 
   /** End of the word at `at`, not beyond `limit`. */

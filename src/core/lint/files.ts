@@ -4,7 +4,7 @@ import { ConfigError } from '../errors';
 import { decodeUtf8 } from '../migrations/parse';
 import { LineIndex } from '../sql/text';
 import type { LintSettings } from './context';
-import { lintText, Rule } from './lint';
+import { LintOptions, lintText, Rule } from './lint';
 import type { Finding } from './types';
 
 export interface LocatedFinding extends Finding {
@@ -44,8 +44,11 @@ export function collectSqlFiles(paths: string[]): string[] {
   return out;
 }
 
-/** Lint one file from disk (UTF-8 strictly: an undecodable file is one error finding, not a crash). */
-export function lintFile(file: string, rules: readonly Rule[], settings: Partial<LintSettings>): FileLintResult {
+/**
+ * Lint one file from disk (UTF-8 strictly: an undecodable file is one error finding, not a crash).
+ * Without the parse cache by default: files on disk are linted once (the CLI).
+ */
+export function lintFile(file: string, rules: readonly Rule[], settings: Partial<LintSettings>, options: LintOptions = { cache: false }): FileLintResult {
   const bytes = fs.readFileSync(file);
   let text: string;
   try {
@@ -59,7 +62,7 @@ export function lintFile(file: string, rules: readonly Rule[], settings: Partial
       findings: [{ file, rule: 'syntax-error', severity: 'error', message: e instanceof Error ? e.message : String(e), start: 0, end: 0, line, column, endLine: line, endColumn: column + 1 }],
     };
   }
-  const r = lintText(text, rules, settings);
+  const r = lintText(text, rules, settings, options);
   const li = new LineIndex(text);
   return {
     file, statements: r.statements, bytes: bytes.length,

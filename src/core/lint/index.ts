@@ -1,13 +1,13 @@
 import { ConfigError } from '../errors';
 import type { LintSettings } from './context';
-import { DEFAULT_PG_VERSION, lintText, LintResult } from './lint';
+import { DEFAULT_PG_VERSION, LintOptions, lintText, LintResult } from './lint';
 import { ALL_RULES } from './rules';
 import type { RuleSetting } from './types';
 
-export { clearParseCache, loadParser, parserLoaded } from './parser';
+export { clearParseCache, loadParser, parseCacheSize, parserLoaded } from './parser';
 export { ALL_RULES } from './rules';
 export { sectionsOf, DEFAULT_PG_VERSION } from './lint';
-export type { Rule, LintResult } from './lint';
+export type { Rule, LintResult, LintOptions } from './lint';
 export type { LintSettings, SectionInfo } from './context';
 export * from './types';
 
@@ -51,6 +51,6 @@ export function lintSettingsFrom(raw: unknown, overrides: Partial<LintSettings> 
 }
 
 /** Lint a file's text with every rule (the parser must be loaded: `await loadParser()`). */
-export function lint(text: string, settings: Partial<LintSettings> = {}): LintResult {
-  return lintText(text, ALL_RULES, settings);
+export function lint(text: string, settings: Partial<LintSettings> = {}, options: LintOptions = {}): LintResult {
+  return lintText(text, ALL_RULES, settings, options);
 }

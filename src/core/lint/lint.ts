@@ -95,7 +95,16 @@ export interface LintResult {
  * Lint one file's SQL. Pure and synchronous (the parser must have been loaded with loadParser()).
  * Offsets in findings are UTF-16 indexes into `text`.
  */
-export function lintText(text: string, rules: readonly Rule[], partial: Partial<LintSettings> = {}): LintResult {
+export interface LintOptions {
+  /**
+   * Keep parse results for the next lint (default true: the editor re-lints the same text on every
+   * keystroke). A one-pass lint of many files passes false: see the parse cache in ./parser.
+   */
+  cache?: boolean;
+}
+
+export function lintText(text: string, rules: readonly Rule[], partial: Partial<LintSettings> = {}, options: LintOptions = {}): LintResult {
+  const useCache = options.cache !== false;
   const settings: LintSettings = { ...DEFAULT_SETTINGS, ...partial, rules: { ...(partial.rules ?? {}) } };
   const findings: Finding[] = [];
   const active = rules
@@ -118,7 +127,7 @@ export function lintText(text: string, rules: readonly Rule[], partial: Partial<
     if (section.kind === 'up') upCreated = state.created;
     const sectionText = text.slice(section.start, section.end);
     const split = splitStatements(sectionText);
-    const ctx = new RuleContext(text, settings, section, state, (f) => findings.push(f));
+    const ctx = new RuleContext(text, settings, section, state, (f) => findings.push(f), useCache);
     for (const e of split.errors) {
       const sev = meta('syntax-error');
       if (sev !== 'off') findings.push({ rule: 'syntax-error', severity: sev, message: `syntax error: ${e.message}`, start: section.start + e.offset, end: section.start + e.offset + 1 });
@@ -132,7 +141,7 @@ export function lintText(text: string, rules: readonly Rule[], partial: Partial<
       // Already reported by the splitter (unterminated quote or comment): parsing would report it twice.
       if (split.errors.some((e) => e.offset >= s.start && e.offset <= s.end)) continue;
       const parsedText = maskPsqlVariables(s.text);
-      const parsed = parseSql(parsedText);
+      const parsed = parseSql(parsedText, useCache);
       count++;
       if (!parsed.ok) {
         const sev = meta('syntax-error');
@@ -271,7 +280,7 @@ function lintDoBlock(ctx: RuleContext, info: StatementInfo, parsedText: string, 
   if (language !== 'plpgsql' || !body) return;
   const bodyStart = parsedText.indexOf(body.text);
   if (bodyStart < 0) return;
-  const fn = parsePlpgsql(`CREATE FUNCTION bulwark_do_block() RETURNS void LANGUAGE plpgsql AS $bulwark$${body.text}$bulwark$`);
+  const fn = parsePlpgsql(`CREATE FUNCTION bulwark_do_block() RETURNS void LANGUAGE plpgsql AS $bulwark$${body.text}$bulwark$`, ctx.cacheParses);
   if (!fn.ok) return;
   const queries: string[] = [];
   const collect = (n: unknown) => {
@@ -291,7 +300,7 @@ function lintDoBlock(ctx: RuleContext, info: StatementInfo, parsedText: string, 
     const at = parsedText.indexOf(q, searchFrom);
     if (at < 0) continue;
     searchFrom = at + q.length;
-    const parsed = parseSql(q);
+    const parsed = parseSql(q, ctx.cacheParses);
     if (!parsed.ok) continue;
     for (const p of parsed.statements) {
       const start = info.start + at;

@@ -112,7 +112,7 @@ export function validated(ctx: RuleContext, fix: Fix | undefined): Fix | undefin
     if (s < 0 || en > src.length || en < s) return fix; // outside the statement: cannot check here
     out = out.slice(0, s) + e.text + out.slice(en);
   }
-  const parsed = parseSql(out);
+  const parsed = parseSql(out, ctx.cacheParses);
   return parsed.ok ? fix : undefined;
 }
 
@@ -164,7 +164,7 @@ export function sameAsParsed(ctx: RuleContext, start: number, end: number): bool
  */
 function guardFix(ctx: RuleContext, drop: string, plain: boolean): Fix | undefined {
   const fix = insertStatementBefore(ctx, `Add ${drop} before it`, drop);
-  return plain || parseSql(drop).ok ? fix : undefined;
+  return plain || parseSql(drop, ctx.cacheParses).ok ? fix : undefined;
 }
 
 function bare(name: string): string {
