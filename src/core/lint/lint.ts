@@ -107,11 +107,7 @@ export function lintText(text: string, rules: readonly Rule[], partial: Partial<
   const useCache = options.cache !== false;
   const settings: LintSettings = { ...DEFAULT_SETTINGS, ...partial, rules: { ...(partial.rules ?? {}) } };
   const findings: Finding[] = [];
-  const active = rules
-    .map((r) => ({ rule: r, severity: effectiveSeverity(r, settings.rules[r.id]) }))
-    .filter((x): x is { rule: Rule; severity: Severity } => x.severity !== 'off');
-  const dispatch = new Dispatch(active);
-  const embeddedDispatch = new Dispatch(active.filter((x) => x.rule.embedded));
+  const { active, dispatch, embeddedDispatch } = dispatchFor(rules, settings.rules);
   const meta = (id: string): Severity | 'off' => effectiveSeverity(rules.find((r) => r.id === id), settings.rules[id]);
   const ignores = text.includes('bulwark-ignore') ? parseIgnores(text) : [];
   const stmtRanges: { start: number; end: number }[] = [];
@@ -189,7 +185,7 @@ export function lintText(text: string, rules: readonly Rule[], partial: Partial<
     }
     return true;
   });
-  const unusedSev = meta('unused-ignore');
+  const unusedSev = ignores.length > 0 ? meta('unused-ignore') : 'off';
   if (unusedSev !== 'off') {
     const known = new Set(rules.map((r) => r.id));
     for (const ig of ignores) {
@@ -225,6 +221,28 @@ function effectiveSeverity(rule: Rule | undefined, setting: RuleSetting | undefi
 }
 
 type Active = { rule: Rule; severity: Severity }[];
+
+/**
+ * The active rules and their dispatch tables for a rule list and rule settings, kept for the next lint with
+ * the same ones (the editor and the CLI lint file after file with the same configuration).
+ */
+let lastDispatch: { rules: readonly Rule[]; settings: Record<string, RuleSetting>; active: Active; dispatch: Dispatch; embeddedDispatch: Dispatch } | undefined;
+
+function dispatchFor(rules: readonly Rule[], settings: Record<string, RuleSetting>) {
+  if (lastDispatch && lastDispatch.rules === rules && sameSettings(lastDispatch.settings, settings)) return lastDispatch;
+  const active = rules
+    .map((r) => ({ rule: r, severity: effectiveSeverity(r, settings[r.id]) }))
+    .filter((x): x is { rule: Rule; severity: Severity } => x.severity !== 'off');
+  lastDispatch = { rules, settings: { ...settings }, active, dispatch: new Dispatch(active), embeddedDispatch: new Dispatch(active.filter((x) => x.rule.embedded)) };
+  return lastDispatch;
+}
+
+function sameSettings(a: Record<string, RuleSetting>, b: Record<string, RuleSetting>): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (a[k] !== b[k]) return false;
+  return true;
+}
 
 /** The active rules that judge each statement type (rules without `types` judge every type). */
 class Dispatch {
