@@ -25,7 +25,7 @@ const WORK = path.join(ROOT, 'bench/.work');
 fs.mkdirSync(WORK, { recursive: true });
 const esbuild = require('esbuild');
 esbuild.buildSync({
-  stdin: { contents: "export * from './src/core/lint'; export { lintText } from './src/core/lint/lint'; export { collectSqlFiles } from './src/core/lint/files'; export { splitStatements } from './src/core/sql/split'; export { parseSql } from './src/core/lint/parser';", resolveDir: ROOT, loader: 'ts' },
+  stdin: { contents: "export * from './src/core/lint'; export { lintText } from './src/core/lint/lint'; export { collectSqlFiles } from './src/core/lint/files'; export { splitStatements } from './src/core/sql/split'; export { parseStatements } from './src/core/lint/parser';", resolveDir: ROOT, loader: 'ts' },
   bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: path.join(WORK, 'lint.cjs'), logLevel: 'error',
   mainFields: ['module', 'main'], define: { __BULWARK_VERSION__: '"bench"' },
 });
@@ -57,7 +57,7 @@ const fileStmts = texts.map((t) => splitMod.splitStatements(t).statements.filter
 const parseRounds = [];
 for (let r = 0; r < ROUNDS; r++) {
   const t0 = performance.now();
-  for (const x of fileStmts) for (const s of x) splitMod.parseSql(s, false);
+  for (const x of fileStmts) splitMod.parseStatements(x, false);
   parseRounds.push(performance.now() - t0);
 }
 clearParseCache();

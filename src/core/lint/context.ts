@@ -128,6 +128,8 @@ export class RuleContext {
     }
     return this._nodes.get(type) ?? [];
   }
+  /** Where the current statement's text began in what the parser was given: AST locations count from there. */
+  locationBase = 0;
   /** The parsed text of the current statement (psql variables masked, same length as the original). */
   private _parsedText = '';
   private _ascii = true;
@@ -148,7 +150,8 @@ export class RuleContext {
   /** File offset of an AST `location` (a UTF-8 byte offset in the statement). */
   offset(location: number | undefined): number {
     if (location === undefined || location < 0) return this.stmt.start;
-    return this.stmt.start + (this._ascii ? location : byteOffsetToIndex(this._parsedText, location));
+    const local = location - this.locationBase;
+    return this.stmt.start + (this._ascii ? local : byteOffsetToIndex(this._parsedText, local));
   }
 
   /** The range of a word (identifier/keyword) starting at a file offset. */

@@ -2,7 +2,7 @@ import { maskPsqlVariables, splitStatements } from '../sql/split';
 import { codePointPositionToIndex } from '../sql/text';
 import { as, names, RangeVar, relationName, unwrap } from './ast';
 import { FileState, LintSettings, RuleContext, SectionInfo } from './context';
-import { AstNode, parsePlpgsql, parseSql } from './parser';
+import { AstNode, ParseOutcome, parsePlpgsql, parseSql, parseStatements } from './parser';
 import type { Finding, RuleDoc, RuleSetting, Severity, StatementInfo } from './types';
 
 export interface Rule extends RuleDoc {
@@ -129,15 +129,20 @@ export function lintText(text: string, rules: readonly Rule[], partial: Partial<
       if (sev !== 'off') findings.push({ rule: 'syntax-error', severity: sev, message: `syntax error: ${e.message}`, start: section.start + e.offset, end: section.start + e.offset + 1 });
     }
     let index = 0;
-    for (const s of split.statements) {
+    // Parsed all at once (see parseStatements), psql variables masked; statements the splitter already
+    // reported (unterminated quote or comment) are not parsed: that would report them twice.
+    const parsedTexts = split.statements.map((s) =>
+      s.kind !== 'sql' || (split.errors.length > 0 && split.errors.some((e) => e.offset >= s.start && e.offset <= s.end)) ? undefined : maskPsqlVariables(s.text),
+    );
+    const outcomes = parseStatements(parsedTexts.filter((t): t is string => t !== undefined), useCache);
+    let next = 0;
+    for (const [i, s] of split.statements.entries()) {
       const start = section.start + s.start;
       const end = section.start + s.end;
       stmtRanges.push({ start, end: section.start + s.terminatorEnd });
-      if (s.kind !== 'sql') continue;
-      // Already reported by the splitter (unterminated quote or comment): parsing would report it twice.
-      if (split.errors.some((e) => e.offset >= s.start && e.offset <= s.end)) continue;
-      const parsedText = maskPsqlVariables(s.text);
-      const parsed = parseSql(parsedText, useCache);
+      const parsedText = parsedTexts[i];
+      if (parsedText === undefined) continue;
+      const parsed: ParseOutcome = outcomes[next++];
       count++;
       if (!parsed.ok) {
         const sev = meta('syntax-error');
@@ -154,9 +159,9 @@ export function lintText(text: string, rules: readonly Rule[], partial: Partial<
           node: p.stmt, type: u?.[0], text: s.text, start, end, terminatorEnd: section.start + s.terminatorEnd,
           inTransaction: section.transaction || state.explicitTx, index: index++,
         };
-        runRules(ctx, info, parsedText, dispatch, false);
+        runRules(ctx, info, parsedText, parsed.base, dispatch, false);
         track(ctx, info);
-        if (info.type === 'DoStmt') lintDoBlock(ctx, info, parsedText, embeddedDispatch);
+        if (info.type === 'DoStmt') lintDoBlock(ctx, info, parsedText, parsed.base, embeddedDispatch);
       }
     }
     ctx.stmt = { text: '', start: section.end, end: section.end, terminatorEnd: section.end, inTransaction: false, index };
@@ -259,9 +264,10 @@ class Dispatch {
   }
 }
 
-function runRules(ctx: RuleContext, info: StatementInfo, parsedText: string, dispatch: Dispatch, embedded: boolean) {
+function runRules(ctx: RuleContext, info: StatementInfo, parsedText: string, base: number, dispatch: Dispatch, embedded: boolean) {
   ctx.stmt = info;
   ctx.parsedText = parsedText;
+  ctx.locationBase = base;
   for (const { rule, severity } of dispatch.for(info.type)) {
     if (!rule.check || (embedded && !rule.embedded)) continue;
     ctx.ruleId = rule.id;
@@ -285,7 +291,7 @@ function internalError(sink: Finding[] | ((f: Finding) => void), rule: string, a
  * idempotency rules stay silent there, since DO blocks are how guards like IF NOT EXISTS are written).
  * Function bodies are not linted: they run later, when called.
  */
-function lintDoBlock(ctx: RuleContext, info: StatementInfo, parsedText: string, embeddedRules: Dispatch) {
+function lintDoBlock(ctx: RuleContext, info: StatementInfo, parsedText: string, base: number, embeddedRules: Dispatch) {
   const doStmt = as<{ args?: unknown[] }>(info.node, 'DoStmt');
   let language = 'plpgsql';
   let body: { text: string; location?: number } | undefined;
@@ -323,12 +329,13 @@ function lintDoBlock(ctx: RuleContext, info: StatementInfo, parsedText: string, 
     for (const p of parsed.statements) {
       const start = info.start + at;
       const sub: StatementInfo = { node: p.stmt, type: unwrap(p.stmt)?.[0], text: q, start, end: start + q.length, terminatorEnd: start + q.length, inTransaction: true, index: info.index, embedded: true };
-      runRules(ctx, sub, q, embeddedRules, true);
+      runRules(ctx, sub, q, parsed.base, embeddedRules, true);
       track(ctx, sub);
     }
   }
   ctx.stmt = info;
   ctx.parsedText = parsedText;
+  ctx.locationBase = base;
 }
 
 /** Update what the file has done, after the rules judged the statement. */

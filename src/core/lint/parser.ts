@@ -96,7 +96,18 @@ export interface ParsedStatement {
   length?: number;
 }
 
-export type ParseOutcome = { ok: true; statements: ParsedStatement[] } | { ok: false; message: string; /** UTF-8 byte offset */ cursor?: number };
+export type ParseOutcome =
+  | {
+      ok: true;
+      statements: ParsedStatement[];
+      /**
+       * UTF-8 byte offset of this text inside what the parser was given (parseStatements parses many texts
+       * in one call): the AST's locations (`location`, `list_start`, … PostgreSQL's ParseLoc fields) count
+       * from there. 0 when the text was parsed alone.
+       */
+      base: number;
+    }
+  | { ok: false; message: string; /** UTF-8 byte offset */ cursor?: number };
 
 /**
  * Parse results by statement text, for the editor: re-linting a file after a keystroke re-parses only the
@@ -126,14 +137,24 @@ export function clearParseCache(): void {
 
 export function parseSql(sql: string, useCache = true): ParseOutcome {
   if (!useCache) return parseUncached(sql);
+  const hit = cached(sql);
+  if (hit) return hit;
+  const r = parseUncached(sql);
+  remember(sql, r);
+  return r;
+}
+
+function cached(sql: string): ParseOutcome | undefined {
   const hit = cache.get(sql);
   if (hit) {
     // Refresh its position so frequently used statements stay.
     cache.delete(sql);
     cache.set(sql, hit);
-    return hit;
   }
-  const r = parseUncached(sql);
+  return hit;
+}
+
+function remember(sql: string, r: ParseOutcome): void {
   cache.set(sql, r);
   cachedChars += sql.length;
   if (cachedChars > CACHE_CHARS) {
@@ -143,17 +164,109 @@ export function parseSql(sql: string, useCache = true): ParseOutcome {
       if (cachedChars <= CACHE_CHARS * 0.75) break;
     }
   }
-  return r;
 }
+
+type RawTree = { stmts?: { stmt: AstNode; stmt_location?: number; stmt_len?: number }[] };
 
 function parseUncached(sql: string): ParseOutcome {
   const r = parseRaw(sql);
   if (!('json' in r)) return { ok: false, ...r };
-  const tree = JSON.parse(r.json) as { stmts?: { stmt: AstNode; stmt_location?: number; stmt_len?: number }[] };
+  const tree = JSON.parse(r.json) as RawTree;
   return {
     ok: true,
     statements: (tree.stmts ?? []).map((s) => ({ stmt: s.stmt, location: s.stmt_location ?? 0, ...(s.stmt_len ? { length: s.stmt_len } : {}) })),
+    base: 0,
   };
+}
+
+/**
+ * Parse the statements of a file (each text one statement, as the splitter cut them) with the outcomes
+ * parseSql gives each, in as few calls into the parser as possible: the texts not in the cache are joined
+ * with `;` lines and parsed together. Every call has a fixed cost (WASM entry and exit, PostgreSQL's
+ * memory contexts, a JSON document to decode and parse), which weighs on the short statements migrations
+ * are made of: on the fixture corpus the parse takes ~10 % less.
+ *
+ * The joined result is used only if it gives back exactly one statement per text, each within its own
+ * text: a `;` that the grammar reads inside a statement (`CREATE RULE … DO (a; b)`), or a text holding
+ * two statements, fails that check and the texts are parsed one by one. A syntax error stops the joined
+ * parse: the texts before the one holding it are joined again, that text and the ones after it are parsed
+ * one by one (each error then has its own message and position, as if parsed alone).
+ */
+export function parseStatements(texts: readonly string[], useCache = true): ParseOutcome[] {
+  const out: (ParseOutcome | undefined)[] = new Array(texts.length);
+  const todo: number[] = [];
+  for (let i = 0; i < texts.length; i++) {
+    const hit = useCache ? cached(texts[i]) : undefined;
+    if (hit) out[i] = hit;
+    else todo.push(i);
+  }
+  parseJoined(texts, todo, out, true);
+  for (const i of todo) {
+    const joined = out[i];
+    if (!joined) out[i] = parseSql(texts[i], useCache);
+    else if (useCache) remember(texts[i], joined);
+  }
+  return out as ParseOutcome[];
+}
+
+const SEPARATOR = '\n;\n';
+
+/** Fills `out` for the texts `idx` it parsed joined; leaves the others undefined (parsed alone later). */
+function parseJoined(texts: readonly string[], idx: number[], out: (ParseOutcome | undefined)[], retry: boolean): void {
+  if (idx.length < 2) return;
+  const charStart: number[] = [];
+  const byteStart: number[] = [];
+  const byteEnd: number[] = [];
+  let chars = 0;
+  let bytes = 0;
+  for (const i of idx) {
+    const n = utf8Length(texts[i]);
+    charStart.push(chars);
+    byteStart.push(bytes);
+    byteEnd.push(bytes + n);
+    chars += texts[i].length + SEPARATOR.length;
+    bytes += n + SEPARATOR.length;
+  }
+  const r = parseRaw(idx.map((i) => texts[i]).join(SEPARATOR));
+  if (!('json' in r)) {
+    if (!retry) return;
+    // The cursor counts characters of the joined text: the text holding it (with the separator after it).
+    let k = idx.length - 1;
+    while (k > 0 && charStart[k] > (r.cursor ?? 0)) k--;
+    parseJoined(texts, idx.slice(0, k), out, false);
+    return;
+  }
+  const stmts = (JSON.parse(r.json) as RawTree).stmts ?? [];
+  if (stmts.length !== idx.length) return;
+  const last = idx.length - 1;
+  for (let k = 0; k <= last; k++) {
+    // A statement after a `;` starts right after it (on the newline before its text) and ends at the next
+    // `;` (the separator's, one byte after its text); the last one runs to the end (no length).
+    const s = stmts[k];
+    const loc = s.stmt_location ?? 0;
+    if (loc > byteStart[k] || (k > 0 && loc < byteStart[k] - 1)) return;
+    if (k === last ? s.stmt_len : loc + (s.stmt_len ?? 0) !== byteEnd[k] + 1) return;
+  }
+  for (let k = 0; k <= last; k++) out[idx[k]] = { ok: true, statements: [{ stmt: stmts[k].stmt, location: 0 }], base: byteStart[k] };
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** Bytes the text takes in UTF-8 (what AST locations count). */
+function utf8Length(t: string): number {
+  if (!NON_ASCII.test(t)) return t.length;
+  let n = t.length;
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      // A surrogate pair: 2 UTF-16 units, 4 bytes.
+      n += 2;
+      i++;
+    } else n += 2;
+  }
+  return n;
 }
 
 export interface PlpgsqlOutcome {
