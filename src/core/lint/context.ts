@@ -132,15 +132,16 @@ export class RuleContext {
   locationBase = 0;
   /** The parsed text of the current statement (psql variables masked, same length as the original). */
   private _parsedText = '';
-  private _ascii = true;
+  private _ascii: boolean | undefined = true;
   get parsedText(): string {
     return this._parsedText;
   }
   set parsedText(t: string) {
     this._parsedText = t;
     this.tokenCache = undefined;
-    // Byte offsets equal string indexes in ASCII text: the common case needs no conversion.
-    this._ascii = !NON_ASCII.test(t);
+    // Byte offsets equal string indexes in ASCII text: the common case needs no conversion (checked on
+    // the first offset asked: most statements never ask).
+    this._ascii = undefined;
   }
 
   get pgVersion(): number {
@@ -151,6 +152,7 @@ export class RuleContext {
   offset(location: number | undefined): number {
     if (location === undefined || location < 0) return this.stmt.start;
     const local = location - this.locationBase;
+    this._ascii ??= !NON_ASCII.test(this._parsedText);
     return this.stmt.start + (this._ascii ? local : byteOffsetToIndex(this._parsedText, local));
   }
 
