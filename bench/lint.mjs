@@ -5,7 +5,7 @@
 // reference PostgreSQL migration linter) is available, whole-process `bulwark lint` vs `squawk` on the same
 // files, in the same run.
 //
-//   node bench/lint.mjs [--rounds 11] [--keystrokes 200]
+//   node bench/lint.mjs [--rounds 31] [--keystrokes 200]
 //
 // squawk: set SQUAWK=/path/to/squawk, or the bench installs squawk-cli@2.66.0 from the npm registry into
 // bench/.work/squawk (see bench/squawk/README.md).
@@ -32,7 +32,7 @@ esbuild.buildSync({
 fs.copyFileSync(path.join(path.dirname(require.resolve('libpg-query')), 'libpg-query.wasm'), path.join(WORK, 'libpg-query.wasm'));
 const { ALL_RULES, clearParseCache, lint, loadParser, collectSqlFiles } = require(path.join(WORK, 'lint.cjs'));
 
-const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '11' }, keystrokes: { type: 'string', default: '200' } } });
+const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '31' }, keystrokes: { type: 'string', default: '200' } } });
 const ROUNDS = Number(args.rounds);
 const KEYS = Number(args.keystrokes);
 const CORPUS = path.join(ROOT, 'test/fixtures/corpus');
