@@ -68,19 +68,23 @@ semantic), missing (applied but no file).
 
 Prints what apply would run, in order, with each migration's SQL and transaction mode, and the reasons
 apply would refuse. Changes nothing.`,
-  apply: `Usage: bulwark apply [--env NAME] [--to VERSION] [--confirm NAME] [--force] [--allow-out-of-order] [--json]
+  apply: `Usage: bulwark apply [--env NAME] [--to VERSION] [--confirm NAME] [--force] [--allow-out-of-order] [--no-backup] [--json]
 
 Applies pending migrations in version order, each in its own transaction (unless its marker says
 transaction:false), under a session advisory lock, with the environment's lock_timeout and
-statement_timeout. Stops at the first failure, which is rolled back and recorded.
+statement_timeout. Stops at the first failure, which is rolled back and recorded. On an environment with
+"backup" (protected ones by default) pg_dump first saves the schema and the rows of the tables the
+migrations change; if that fails, nothing runs.
   --to VERSION          stop after this version
   --confirm NAME        required for a protected environment (or type the name when asked on a TTY)
   --force               apply even if the promotion order is not met (audited)
-  --allow-out-of-order  apply pending migrations that sort before applied ones`,
-  rollback: `Usage: bulwark rollback [VERSION] [--env NAME] [--confirm NAME] [--json]
+  --allow-out-of-order  apply pending migrations that sort before applied ones
+  --no-backup           do not take the environment's backup (audited)`,
+  rollback: `Usage: bulwark rollback [VERSION] [--env NAME] [--confirm NAME] [--no-backup] [--json]
 
 Runs the down section of VERSION, or of the migration applied last (by time, not by file name).
-Refuses irreversible migrations (no down section).`,
+Refuses irreversible migrations (no down section). Takes the environment's backup first, like apply.
+  --no-backup           do not take the environment's backup (audited)`,
   'dry-run': `Usage: bulwark dry-run [VERSION] [--env NAME] [--json]
 
 Rehearses the pending migrations (or VERSION) on the real target inside BEGIN … ROLLBACK, statement by
@@ -188,7 +192,7 @@ export async function main(argv: string[], io: Io = {}): Promise<number> {
           'allow-out-of-order': { type: 'boolean' }, 'exit-code': { type: 'boolean' }, all: { type: 'boolean' },
           resolve: { type: 'string' }, 'accept-checksum': { type: 'boolean' }, description: { type: 'string' }, author: { type: 'string' },
           format: { type: 'string' }, 'pg-version': { type: 'string' }, rules: { type: 'boolean' },
-          replay: { type: 'boolean' }, 'shadow-url': { type: 'string' }, pid: { type: 'string' },
+          replay: { type: 'boolean' }, 'shadow-url': { type: 'string' }, pid: { type: 'string' }, 'no-backup': { type: 'boolean' },
         },
       });
     } catch (e) {
@@ -272,7 +276,7 @@ export async function main(argv: string[], io: Io = {}): Promise<number> {
       case 'apply': {
         noPositional();
         const c = await confirm('apply');
-        const r = await withInterrupt(out, stopMessage(engine, o.env), (signal) => apply(engine, o.env, { to: o.to, confirm: c, force: o.force, allowOutOfOrder: o['allow-out-of-order'], signal }));
+        const r = await withInterrupt(out, stopMessage(engine, o.env), (signal) => apply(engine, o.env, { to: o.to, confirm: c, force: o.force, allowOutOfOrder: o['allow-out-of-order'], signal, ...(o['no-backup'] ? { backup: false } : {}) }));
         if (json) out.json(r);
         else {
           printRun(out, r, cwd, 'applied');
@@ -288,7 +292,7 @@ export async function main(argv: string[], io: Io = {}): Promise<number> {
       case 'rollback': {
         if (positional.length > 1) throw new UsageError('rollback takes at most one VERSION');
         const c = await confirm('roll back');
-        const r = await withInterrupt(out, stopMessage(engine, o.env), (signal) => rollback(engine, o.env, { version: positional[0], confirm: c, signal }));
+        const r = await withInterrupt(out, stopMessage(engine, o.env), (signal) => rollback(engine, o.env, { version: positional[0], confirm: c, signal, ...(o['no-backup'] ? { backup: false } : {}) }));
         if (json) out.json(r);
         else printRun(out, r, cwd, 'rolled back');
         return r.cancelled ? EXIT.INTERRUPTED : r.ok ? EXIT.OK : EXIT.ERROR;
@@ -525,6 +529,13 @@ function countBy(xs: string[]): Record<string, number> {
 
 function printRun(out: Out, r: RunResult, cwd: string, verb: string): void {
   for (const w of r.warnings) out.print(out.s.yellow(`warning: ${w}`));
+  if (r.backup) {
+    const b = r.backup;
+    const bytes = b.files.reduce((n, f) => n + f.bytes, 0);
+    const what = b.data === 'all' ? 'the whole database' : `the schema + ${b.tables.length} table${b.tables.length === 1 ? '' : 's'}${b.tables.length ? ` (${b.tables.slice(0, 5).join(', ')}${b.tables.length > 5 ? ', …' : ''})` : ''}`;
+    out.print(`${out.s.green('✔')} backup of ${what}: ${path.relative(cwd, b.dir) || b.dir} ${out.s.dim(`${bytes < 1e6 ? `${Math.max(1, Math.round(bytes / 1e3))} kB` : `${(bytes / 1e6).toFixed(1)} MB`}, ${ms(b.durationMs)}, pg_dump ${b.pgDump.version}`)}`);
+    for (const x of b.opaque) out.print(out.s.yellow(`warning: the backup may miss rows changed by ${x.what} (${x.version}_${x.name}, line ${x.line}): set "backup": { "data": "all" } to dump every table`));
+  }
   if (r.results.length === 0) out.print(`nothing to do on ${r.environment}: every migration is applied`);
   for (const x of r.results) {
     if (x.status === 'failed') {

@@ -17,6 +17,8 @@ export * from './engine/engine';
 export * from './engine/state';
 export * from './engine/plan';
 export * from './engine/run';
+export { BackupError, touchedRelations } from './engine/backup';
+export type { BackupInfo, BackupWork, OpaqueStatement } from './engine/backup';
 export * from './engine/dryRun';
 export * from './engine/adopt';
 export * from './engine/verify';

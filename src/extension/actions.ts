@@ -19,6 +19,7 @@ import {
   parseFileName,
   ProgressEvent,
   RefusedError,
+  BackupError,
   rollback,
   RunResult,
   unlock,
@@ -217,9 +218,31 @@ export class Actions {
     );
   }
 
+  /**
+   * Run with the environment's backup; when the backup cannot be taken (nothing ran), say why and offer to
+   * go on without one (recorded in the audit trail). undefined: the person declined.
+   */
+  private async withoutBackupIfAsked(envName: string, verb: string, fn: (backup: { backup?: false }) => Promise<RunResult>): Promise<RunResult | undefined> {
+    try {
+      return await fn({});
+    } catch (e) {
+      if (!(e instanceof BackupError)) throw e;
+      this.d.log.error(`[${envName}] ${e.message}`);
+      const choice = await this.d.prompter().confirm(`Bulwark: the backup of "${envName}" could not be taken; nothing was changed.`, `${e.message}\n\n${e.hint ?? ''}`, `${verb} Without Backup`);
+      if (choice !== `${verb} Without Backup`) return undefined;
+      this.d.log.warn(`[${envName}] ${verb.toLowerCase()} without a backup (chosen after the backup failed)`);
+      return fn({ backup: false });
+    }
+  }
+
   /** Report a run: log every result, failures as diagnostics and an error notification, then refresh. */
   private async report(r: RunResult, verb: string): Promise<void> {
     for (const w of r.warnings) this.d.log.warn(`[${r.environment}] ${w}`);
+    if (r.backup) {
+      const b = r.backup;
+      this.d.log.info(`[${r.environment}] backup: ${b.dir} (${b.data === 'all' ? 'whole database' : `schema + ${b.tables.length} table(s): ${b.tables.join(', ')}`}; pg_dump ${b.pgDump.version}; ${duration(b.durationMs)})`);
+      for (const x of b.opaque) this.d.log.warn(`[${r.environment}] the backup may miss rows changed by ${x.what} (${x.version}_${x.name}, line ${x.line})`);
+    }
     for (const x of r.results) {
       if (x.status === 'failed') this.d.log.error(`[${r.environment}] ${x.version}_${x.name} failed: ${x.error.message} (${x.error.file}:${x.error.line}:${x.error.column}) — ${x.error.outcome}`);
       else if (x.status === 'not-executed') this.d.log.info(`[${r.environment}] ${x.version}_${x.name} not executed`);
@@ -252,7 +275,8 @@ export class Actions {
     void vscode.window.showInformationMessage(
       done.length === 0
         ? `Bulwark: nothing to ${verb} on ${r.environment}.`
-        : `Bulwark: ${verb === 'apply' ? 'applied' : 'rolled back'} ${done.length === 1 ? `${done[0].version}_${done[0].name}` : `${done.length} migrations`} on ${r.environment} in ${duration(total)}.`,
+        : `Bulwark: ${verb === 'apply' ? 'applied' : 'rolled back'} ${done.length === 1 ? `${done[0].version}_${done[0].name}` : `${done.length} migrations`} on ${r.environment} in ${duration(total)}.` +
+            (r.backup ? ` Backup in ${path.relative(this.p.root, r.backup.dir) || r.backup.dir}.` : r.backupSkipped ? ' No backup was taken.' : ''),
     );
   }
 
@@ -306,9 +330,12 @@ export class Actions {
     const c = await this.confirmProtected(env, 'apply');
     if (!c.ok) return undefined;
     this.d.log.info(`[${envName}] apply ${version ?? 'all pending'}${c.confirm ? ' (protected: confirmed by typing its name)' : ''}`);
-    const r = await this.run(envName, 'apply', `Bulwark: applying ${version ?? 'pending migrations'} to ${envName}`, version, (signal) =>
-      apply(this.p.requireEngine(), envName, { ...(version ? { to: version } : {}), allowOutOfOrder, confirm: c.confirm, signal }),
+    const r = await this.withoutBackupIfAsked(envName, 'Apply', (backup) =>
+      this.run(envName, 'apply', `Bulwark: applying ${version ?? 'pending migrations'} to ${envName}`, version, (signal) =>
+        apply(this.p.requireEngine(), envName, { ...(version ? { to: version } : {}), allowOutOfOrder, confirm: c.confirm, signal, ...backup }),
+      ),
     );
+    if (!r) return undefined;
     await this.report(r, 'apply');
     return r;
   }
@@ -337,9 +364,12 @@ export class Actions {
     const c = await this.confirmProtected(env, 'rollback');
     if (!c.ok) return undefined;
     this.d.log.info(`[${envName}] rollback ${version}`);
-    const r = await this.run(envName, 'rollback', `Bulwark: rolling back ${version} on ${envName}`, version, (signal) =>
-      rollback(this.p.requireEngine(), envName, { version, confirm: c.confirm, signal }),
+    const r = await this.withoutBackupIfAsked(envName, 'Roll Back', (backup) =>
+      this.run(envName, 'rollback', `Bulwark: rolling back ${version} on ${envName}`, version, (signal) =>
+        rollback(this.p.requireEngine(), envName, { version, confirm: c.confirm, signal, ...backup }),
+      ),
     );
+    if (!r) return undefined;
     await this.report(r, 'rollback');
     return r;
   }

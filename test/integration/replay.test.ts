@@ -355,7 +355,7 @@ describe('schema fingerprint', function () {
     const t = await createTestDb();
     dbs.push(t);
     await t.query(sql);
-    const db = await connectPg({ pg: { connectionString: t.url }, display: t.name, secrets: [] }, { applicationName: 'bulwark-test' });
+    const db = await connectPg({ pg: { connectionString: t.url }, display: t.name, libpq: t.url, secrets: [] }, { applicationName: 'bulwark-test' });
     sessions.push(db);
     return db;
   };

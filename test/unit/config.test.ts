@@ -1099,3 +1099,47 @@ describe('config: resolveConnection', () => {
     }
   });
 });
+
+describe('config: backup', () => {
+  const envOf = (body: string) => parseConfig(envFile(body), 'bulwark.json', opts()).environments[0];
+
+  it('is on for protected server environments by default, in .bulwark/backups, with the touched tables', () => {
+    const b = envOf('"name": "prod", "url": "postgres://h/db", "protected": true').backup;
+    assert.deepEqual(b, { dir: path.join(CWD, '.bulwark', 'backups'), data: 'touched', explicit: false });
+    assert.equal(envOf('"name": "dev", "url": "postgres://h/db"').backup, undefined);
+    assert.equal(envOf('"name": "prod", "url": "postgres://h/db", "protected": true, "backup": false').backup, undefined);
+    assert.equal(envOf('"name": "prod", "embedded": true, "protected": true').backup, undefined);
+  });
+
+  it('takes true or an object; folders and a pg_dump path resolve against the config file', () => {
+    assert.deepEqual(envOf('"name": "dev", "url": "postgres://h/db", "backup": true').backup, { dir: path.join(CWD, '.bulwark', 'backups'), data: 'touched', explicit: true });
+    assert.deepEqual(
+      envOf('"name": "prod", "url": "postgres://h/db", "backup": { "dir": "../dumps", "pgDump": "tools/pg_dump", "data": "all" }').backup,
+      { dir: path.resolve(CWD, '../dumps'), pgDump: path.join(CWD, 'tools', 'pg_dump'), data: 'all', explicit: true },
+    );
+    // A bare command name is looked up on PATH, not made a path.
+    assert.equal(envOf('"name": "prod", "url": "postgres://h/db", "backup": { "pgDump": "pg_dump16" }').backup?.pgDump, 'pg_dump16');
+    assert.equal(envOf('"name": "prod", "url": "postgres://h/db", "protected": true, "backup": { "enabled": false }').backup, undefined);
+  });
+
+  it('reports wrong values at their place', () => {
+    const cases: [string, string, string, RegExp][] = [
+      ['"backup": "yes"', 'environments[0].backup', '"yes"', /expected true, false or an object/],
+      ['"backup": { "data": "some" }', 'environments[0].backup.data', '"some"', /expected "touched" .* or "all", got "some"/],
+      ['"backup": { "dir": "" }', 'environments[0].backup.dir', '""', /must not be empty/],
+      ['"backup": { "enabled": "no" }', 'environments[0].backup.enabled', '"no"', /expected true or false/],
+      ['"backup": { "folder": "x" }', 'environments[0].backup', '"folder"', /folder/],
+    ];
+    for (const [setting, p, needle, re] of cases) {
+      const text = envFile(`"name": "prod", "url": "postgres://h/db", ${setting}`);
+      const problem = onlyProblem(text);
+      assert.ok(problem.path.startsWith(p), `${setting}: ${problem.path}`);
+      assert.match(problem.message, re, setting);
+      assertAt(problem, text, needle);
+    }
+    const text = envFile('"name": "dev", "embedded": true, "backup": true');
+    const problem = onlyProblem(text);
+    assert.equal(problem.path, 'environments[0].backup');
+    assert.match(problem.message, /pg_dump, which cannot reach the embedded PostgreSQL/);
+  });
+});

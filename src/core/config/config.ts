@@ -61,6 +61,11 @@ export interface EnvironmentConfig {
   statementTimeout?: string;
   lockWaitTimeoutMs: number;
   color?: string;
+  /**
+   * A backup (pg_dump) before `apply` and `rollback` change this environment. On by default for protected
+   * server environments; undefined = none.
+   */
+  backup?: BackupSettings;
   /** where this environment is defined, for messages */
   location?: ConfigLocation;
   /**
@@ -70,6 +75,23 @@ export interface EnvironmentConfig {
    */
   sources?: Record<string, SettingSource>;
 }
+
+export interface BackupSettings {
+  /** Folder of the backups (absolute once loaded; relative to bulwark.json in the file). */
+  dir: string;
+  /** The pg_dump to run; default: BULWARK_PG_DUMP, else the newest pg_dump found on PATH or in the usual places. */
+  pgDump?: string;
+  /**
+   * Which tables' rows: `touched` (default) the existing tables the migrations alter, drop, truncate or
+   * write; `all` every table. The whole schema is always dumped.
+   */
+  data: 'touched' | 'all';
+  /** Written in bulwark.json (rather than on by default for a protected environment). */
+  explicit: boolean;
+}
+
+/** Where backups go by default: `<root>/.bulwark/backups`. */
+export const DEFAULT_BACKUP_DIR = path.join('.bulwark', 'backups');
 
 export interface EmbeddedSettings {
   /** absolute */
@@ -162,7 +184,8 @@ export const EMBEDDED_DATA_FOLDER = '.bulwark';
 
 const TOP_KEYS = ['$schema', 'migrationsDir', 'templateDir', 'history', 'environments', 'lint'] as const;
 const HISTORY_KEYS = ['schema', 'table', 'auditTable'] as const;
-const ENV_KEYS = ['name', 'url', 'connection', 'protected', 'requires', 'lockTimeout', 'statementTimeout', 'lockWaitTimeout', 'color', 'embedded'] as const;
+const ENV_KEYS = ['name', 'url', 'connection', 'protected', 'requires', 'lockTimeout', 'statementTimeout', 'lockWaitTimeout', 'color', 'embedded', 'backup'] as const;
+const BACKUP_KEYS = ['enabled', 'dir', 'pgDump', 'data'] as const;
 const EMBEDDED_KEYS = ['dataDir'] as const;
 const CONNECTION_KEYS = ['host', 'port', 'database', 'user', 'sslmode', 'passwordEnv'] as const;
 
@@ -210,7 +233,11 @@ export function validateConfig(text: string, file: string, opts: LoadConfigOptio
 
   const configFile = path.resolve(opts.cwd, file);
   const root = path.dirname(configFile);
-  let environments = (parsed.environments ?? []).map((e) => (e.embedded ? { ...e, embedded: { dataDir: path.resolve(root, e.embedded.dataDir) } } : e));
+  let environments = (parsed.environments ?? []).map((e) => {
+    let out = e.embedded ? { ...e, embedded: { dataDir: path.resolve(root, e.embedded.dataDir) } } : e;
+    if (out.backup) out = { ...out, backup: { ...out.backup, dir: path.resolve(root, out.backup.dir), ...(out.backup.pgDump !== undefined && /[\\/]/.test(out.backup.pgDump) ? { pgDump: path.resolve(root, out.backup.pgDump) } : {}) } };
+    return out;
+  });
   let source: BulwarkConfig['source'] = 'file';
   // A file that only sets directories still lets DATABASE_URL (else the embedded database) define the
   // database, like no file at all.
@@ -658,6 +685,20 @@ class Validator {
       if (color === undefined) fail();
     }
 
+    // backup: on by default for protected server environments
+    let backup: BackupSettings | undefined;
+    const backupEntry = entries.get('backup');
+    if (backupEntry) {
+      const b = this.backup(backupEntry.value, `${base}.backup`);
+      if (b === null) fail();
+      else if (b && embedded) {
+        this.report(backupEntry.value, `${base}.backup`, 'backups use pg_dump, which cannot reach the embedded PostgreSQL', 'remove "backup" (copy the embedded data directory to keep a copy)');
+        fail();
+      } else backup = b;
+    } else if (isProtected && !embedded) {
+      backup = { dir: DEFAULT_BACKUP_DIR, data: 'touched', explicit: false };
+    }
+
     if (!ok || name === undefined) return undefined;
     const env: EnvironmentConfig = {
       name,
@@ -679,7 +720,53 @@ class Validator {
       env.statementTimeout = statementTimeout.text;
     }
     if (color !== undefined) env.color = color;
+    if (backup !== undefined) env.backup = backup;
     return env;
+  }
+
+  /**
+   * `"backup": true | false` or `{ "enabled": true, "dir": ".bulwark/backups", "pgDump": "/usr/lib/postgresql/16/bin/pg_dump",
+   * "data": "touched" | "all" }`. undefined = no backups; null = invalid (reported).
+   */
+  private backup(node: Node, p: string): BackupSettings | undefined | null {
+    if (node.type === 'boolean') return node.value === true ? { dir: DEFAULT_BACKUP_DIR, data: 'touched', explicit: true } : undefined;
+    if (node.type !== 'object') {
+      this.report(node, p, `expected true, false or an object like { "dir": ".bulwark/backups", "data": "touched" }, got ${describeValue(node)}`);
+      return null;
+    }
+    const entries = this.entries(node, p, BACKUP_KEYS, 'in "backup"');
+    if ((node.children ?? []).length !== entries.size) return null;
+    let ok = true;
+    const out: BackupSettings = { dir: DEFAULT_BACKUP_DIR, data: 'touched', explicit: true };
+    let enabled = true;
+    const en = entries.get('enabled');
+    if (en) {
+      if (en.value.type !== 'boolean') {
+        this.report(en.value, `${p}.enabled`, `expected true or false, got ${describeValue(en.value)}`);
+        ok = false;
+      } else enabled = en.value.value === true;
+    }
+    for (const key of ['dir', 'pgDump'] as const) {
+      const e = entries.get(key);
+      if (!e) continue;
+      const s = this.string(e.value, `${p}.${key}`);
+      if (s === undefined) ok = false;
+      else if (s.trim() === '') {
+        this.report(e.value, `${p}.${key}`, 'must not be empty');
+        ok = false;
+      } else out[key] = s;
+    }
+    const data = entries.get('data');
+    if (data) {
+      const s = this.string(data.value, `${p}.data`);
+      if (s === undefined) ok = false;
+      else if (s !== 'touched' && s !== 'all') {
+        this.report(data.value, `${p}.data`, `expected "touched" (the rows of the tables the migrations change) or "all", got "${s}"`);
+        ok = false;
+      } else out.data = s;
+    }
+    if (!ok) return null;
+    return enabled ? out : undefined;
   }
 
   /**

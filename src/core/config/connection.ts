@@ -25,6 +25,11 @@ export interface ResolvedConnection {
   };
   /** the connection described WITHOUT any password, e.g. `postgres://deploy@db-prod:5432/app` — safe to print */
   display: string;
+  /**
+   * The same connection for libpq tools (pg_dump): a URL without any password (the password goes in their
+   * environment, never on a command line that `ps` shows).
+   */
+  libpq: string;
   /** every secret value that must never be printed (passwords found), for the redactor */
   secrets: string[];
 }
@@ -50,7 +55,7 @@ export function resolveConnection(env: EnvironmentConfig, processEnv: Record<str
       );
     }
     const secrets = urlSecrets(url);
-    return { pg: { connectionString: libpqSslSemantics(url) }, display: redact(urlWithoutPassword(url), secrets), secrets };
+    return { pg: { connectionString: libpqSslSemantics(url) }, display: redact(urlWithoutPassword(url), secrets), libpq: urlWithoutPassword(url), secrets };
   }
 
   const c = env.connection ?? {};
@@ -85,7 +90,27 @@ export function resolveConnection(env: EnvironmentConfig, processEnv: Record<str
   const ssl = sslOption(sslmode as SslMode | undefined);
   if (ssl !== undefined) pg.ssl = ssl;
 
-  return { pg, display: redact(describeConnection(host, c.port, database, user, sslmode), secrets), secrets };
+  const described = describeConnection(host, c.port, database, user, sslmode);
+  return { pg, display: redact(described, secrets), libpq: described, secrets };
+}
+
+/** The password a libpq tool needs for this connection (from passwordEnv, the URL or the editor), if any. */
+export function connectionPassword(resolved: ResolvedConnection): string | undefined {
+  if (resolved.pg.password !== undefined) return resolved.pg.password;
+  const url = resolved.pg.connectionString;
+  if (url === undefined) return undefined;
+  const span = urlPasswordSpan(url);
+  if (span) return safeDecode(url.slice(span.start, span.end));
+  const q = /[?&]password=([^&#]*)/i.exec(url);
+  return q ? safeDecode(q[1]) : undefined;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 /**

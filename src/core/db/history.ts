@@ -62,7 +62,9 @@ export type AuditAction =
   | 'lock-wait'
   | 'force'
   | 'apply-start'
-  | 'unlock';
+  | 'unlock'
+  | 'backup'
+  | 'backup-skipped';
 
 export interface AuditEntry {
   action: AuditAction;

@@ -18,7 +18,7 @@ import { computeStates, MigrationState } from './state';
 
 export type ProgressEvent =
   | { kind: 'lock-wait'; environment: string; holder?: LockHolder }
-  /** A slow step while opening a database (the embedded one: creating it, first-run template, recovery). */
+  /** A slow step around a database: opening the embedded one (creating it, first-run template, recovery), a backup. */
   | { kind: 'database'; environment: string; message: string }
   | { kind: 'migration-start'; environment: string; version: string; name: string; index: number; total: number; direction: 'up' | 'down' }
   | { kind: 'migration-done'; environment: string; version: string; name: string; ok: boolean; durationMs: number };
@@ -105,6 +105,8 @@ export class Engine {
   private readonly io: MigrationFs;
   private readonly connectFn?: EngineOptions['connect'];
   private readonly credentials?: CredentialSource;
+  /** The connection (with the password that worked) of each environment's last session. */
+  private readonly connections = new Map<string, ResolvedConnection>();
   readonly onProgress: (e: ProgressEvent) => void;
 
   constructor(opts: EngineOptions) {
@@ -142,6 +144,16 @@ export class Engine {
     return `bulwark/${TOOL_VERSION} ${osUser()}@${os.hostname()}`.slice(0, 63);
   }
 
+  /** The connection that opened the last session on a server environment, password included (for pg_dump). */
+  connectionOf(env: EnvironmentConfig): ResolvedConnection | undefined {
+    return this.connections.get(env.name);
+  }
+
+  /** The process environment the engine was given (child processes such as pg_dump start from it). */
+  get environmentVariables(): Readonly<Record<string, string | undefined>> {
+    return this.processEnv;
+  }
+
   /** The connection of an environment as it can be shown (no password). */
   display(env: EnvironmentConfig): string {
     if (env.embedded) {
@@ -169,12 +181,15 @@ export class Engine {
     }
     const resolved = resolveConnection(env, this.processEnv);
     this.redactor.add(...resolved.secrets);
-    const open = (password?: string) => {
+    const open = async (password?: string) => {
       if (password !== undefined) this.redactor.add(password);
-      return connectPg(password === undefined ? resolved : withPassword(resolved, password), {
+      const r = password === undefined ? resolved : withPassword(resolved, password);
+      const db = await connectPg(r, {
         applicationName: this.applicationName(),
         onNotice: (m) => this.logger.info(`[${env.name}] ${this.redactor.redact(m)}`),
       });
+      this.connections.set(env.name, r);
+      return db;
     };
     const creds = this.credentials;
     if (!creds || resolved.secrets.length > 0) return open();

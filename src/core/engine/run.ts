@@ -7,6 +7,7 @@ import type { StoredDown } from '../db/history';
 import { BulwarkError, RefusedError } from '../errors';
 import type { Migration, MigrationSection } from '../migrations/parse';
 import { Engine, EnvironmentStatus, Session } from './engine';
+import { BackupError, BackupInfo, BackupWork, backupWanted, takeBackup } from './backup';
 import { computePlan, PlanOptions, PlanResult, PlanStep } from './plan';
 import { computeStates } from './state';
 import { codePointPositionToIndex } from '../sql/text';
@@ -47,6 +48,10 @@ export interface RunResult {
   ok: boolean;
   /** The run was cancelled (AbortSignal / Ctrl-C). */
   cancelled?: boolean;
+  /** The backup taken before anything changed (environments with `backup`). */
+  backup?: BackupInfo;
+  /** The environment wants a backup and the caller said `backup: false` (recorded in the audit trail). */
+  backupSkipped?: boolean;
 }
 
 export interface ApplyOptions extends PlanOptions {
@@ -56,6 +61,8 @@ export interface ApplyOptions extends PlanOptions {
   confirm?: string;
   /** Apply even when the promotion order says no (audited). */
   force?: boolean;
+  /** false: no backup even where the environment wants one (audited). Default: the environment's setting. */
+  backup?: boolean;
 }
 
 export interface PlanReport extends PlanResult {
@@ -85,10 +92,13 @@ export async function apply(engine: Engine, envName: string | undefined, opts: A
     if (p.problems.length > 0) throw refusal(`apply to "${env.name}" refused`, p.problems);
     const warnings = [...p.warnings];
     if (env.requires && p.steps.length > 0) warnings.push(...(await promotionGate(engine, env, p.steps, migrations, s, opts.force === true)));
+    const byVersion = new Map(migrations.map((x) => [x.version, x]));
+    const backup = p.steps.length > 0 ? await backupGate(engine, s, p.steps.map((st) => ({ migration: byVersion.get(st.version)!, direction: 'up' as const, statements: st.statements })), 'apply', opts.backup) : {};
+    if (backup.backupSkipped) warnings.push(`no backup of "${env.name}" was taken (backup: false / --no-backup)`);
     if (p.steps.length > 0) await s.ensureHistory();
+    await auditBackup(s, backup);
     const results: MigrationRunResult[] = [];
     let failed = false;
-    const byVersion = new Map(migrations.map((x) => [x.version, x]));
     for (const [i, step] of p.steps.entries()) {
       const m = byVersion.get(step.version)!;
       // The embedded database runs its statements in this thread, so a Ctrl-C pressed during a migration
@@ -127,8 +137,40 @@ export async function apply(engine: Engine, envName: string | undefined, opts: A
       }
     }
     const cancelled = opts.signal?.aborted === true;
-    return { environment: env.name, connection: engine.display(env), results, warnings, lockWaitedMs: s.lock?.waitedMs ?? 0, ok: !failed && !cancelled, ...(cancelled ? { cancelled } : {}) };
+    return { environment: env.name, connection: engine.display(env), results, warnings, lockWaitedMs: s.lock?.waitedMs ?? 0, ok: !failed && !cancelled, ...(cancelled ? { cancelled } : {}), ...backup };
   });
+}
+
+/**
+ * The backup an environment asks for, taken before anything changes (nothing is written to the database
+ * yet, not even Bulwark's tables). A failure refuses the run; the audit trail records it when Bulwark's
+ * tables already exist.
+ */
+async function backupGate(engine: Engine, s: Session, work: BackupWork[], reason: 'apply' | 'rollback', requested: boolean | undefined): Promise<{ backup?: BackupInfo; backupSkipped?: boolean }> {
+  if (!s.env.backup || s.env.embedded) return {};
+  if (!backupWanted(s.env, requested)) return { backupSkipped: true };
+  try {
+    return { backup: await takeBackup(engine, s, work, reason) };
+  } catch (e) {
+    const err = e instanceof BackupError ? e : new BackupError(`backup of "${s.env.name}" failed: ${engine.redactor.redact(e instanceof Error ? e.message : String(e))}`);
+    if (s.historyExists) {
+      await s.history.appendAudit({ action: 'backup', details: { ok: false, reason, error: err.message, migrations: work.map((w) => w.migration.version) } }).catch(() => {});
+    }
+    throw err;
+  }
+}
+
+async function auditBackup(s: Session, b: { backup?: BackupInfo; backupSkipped?: boolean }): Promise<void> {
+  if (b.backup) {
+    const x = b.backup;
+    await s.history.appendAudit({
+      action: 'backup',
+      durationMs: x.durationMs,
+      details: { ok: true, dir: x.dir, files: x.files, data: x.data, tables: x.tables.slice(0, 100), tableCount: x.tables.length, opaque: x.opaque.length, pgDump: x.pgDump.version },
+    });
+  } else if (b.backupSkipped) {
+    await s.history.appendAudit({ action: 'backup-skipped', details: { reason: 'backup: false (--no-backup)' } });
+  }
 }
 
 /**
@@ -155,6 +197,8 @@ async function cancellable<T>(engine: Engine, s: Session, signal: AbortSignal | 
 
 export interface RollbackOptions {
   signal?: AbortSignal;
+  /** false: no backup even where the environment wants one (audited). */
+  backup?: boolean;
   /** Roll back this version; default: the migration applied last (by time, not by file name). */
   version?: string;
   confirm?: string;
@@ -198,12 +242,15 @@ export async function rollback(engine: Engine, envName: string | undefined, opts
       warnings.push(`${m.version}_${m.name} was changed since it was applied; its down section may not match what ran`);
     }
     const statements = sectionStatements(m, m.down, 'down');
+    const backup = await backupGate(engine, s, [{ migration: m, direction: 'down', statements }], 'rollback', opts.backup);
+    if (backup.backupSkipped) warnings.push(`no backup of "${env.name}" was taken (backup: false / --no-backup)`);
     await s.ensureHistory();
+    await auditBackup(s, backup);
     engine.onProgress({ kind: 'migration-start', environment: env.name, version: m.version, name: m.name, index: 0, total: 1, direction: 'down' });
     const r = await cancellable(engine, s, opts.signal, () => runSection(engine, s, m, m.down!, statements, 'down'));
     engine.onProgress({ kind: 'migration-done', environment: env.name, version: m.version, name: m.name, ok: r.status !== 'failed', durationMs: 'durationMs' in r ? r.durationMs : 0 });
     if (r.status === 'failed' && r.error.connectionLost) await recordAfterConnectionLoss(engine, env, m, r.error, 'down');
-    return { environment: env.name, connection: engine.display(env), results: [r], warnings, lockWaitedMs: s.lock?.waitedMs ?? 0, ok: r.status !== 'failed' };
+    return { environment: env.name, connection: engine.display(env), results: [r], warnings, lockWaitedMs: s.lock?.waitedMs ?? 0, ok: r.status !== 'failed', ...backup };
   });
 }
 

@@ -232,9 +232,46 @@ describe('Bulwark in VS Code: tree, lenses, actions on a real PostgreSQL', funct
 
     api.setPrompter(answering({ input: ['prod'] }));
     await api.actions!.apply({ version: V1, env: 'dev' });
-    await api.actions!.apply({ version: V1, env: 'prod' });
+    // A protected environment is backed up first (pg_dump): if that fails, nothing runs unless the person
+    // chooses to go on without a backup.
+    process.env.BULWARK_PG_DUMP = '/nonexistent/pg_dump';
+    try {
+      const declined = answering({ input: ['prod'], confirm: undefined });
+      api.setPrompter(declined);
+      assert.equal(await api.actions!.apply({ version: V1, env: 'prod' }), undefined);
+      assert.match(declined.asked.join('\n'), /confirm: Bulwark: the backup of "prod" could not be taken; nothing was changed\./);
+      assert.equal(await tableExists('prod', 'accounts'), false);
+    } finally {
+      delete process.env.BULWARK_PG_DUMP;
+    }
+    api.setPrompter(answering({ input: ['prod'] }));
+    const r = await api.actions!.apply({ version: V1, env: 'prod' });
+    assert.ok(r?.backup, 'backed up before applying');
+    assert.ok(r.backup.dir.startsWith(path.join(api.project!.root, '.bulwark', 'backups', 'prod')), r.backup.dir);
+    assert.ok(fs.existsSync(path.join(r.backup.dir, 'schema.dump')));
     assert.ok(await tableExists('prod', 'accounts'));
     assert.equal(stateOn(V1, 'prod'), 'applied');
+    const audit = await dbQuery('prod', "SELECT action FROM bulwark.audit WHERE action LIKE 'backup%' ORDER BY id");
+    assert.deepEqual(audit.map((x) => x.action), ['backup']);
+  });
+
+  it('after a failed backup, "Roll Back Without Backup" goes on without one (audited)', async () => {
+    api.setPrompter(answering({ input: ['prod'] }));
+    await api.actions!.apply({ version: V1, env: 'dev' });
+    await api.actions!.apply({ version: V1, env: 'prod' });
+    assert.ok(await tableExists('prod', 'accounts'));
+    process.env.BULWARK_PG_DUMP = '/nonexistent/pg_dump';
+    try {
+      api.setPrompter(answering({ input: ['prod'], confirm: 'Roll Back Without Backup' }));
+      const r = await api.actions!.rollback({ version: V1, env: 'prod' });
+      assert.equal(r?.ok, true);
+      assert.equal(r?.backupSkipped, true);
+    } finally {
+      delete process.env.BULWARK_PG_DUMP;
+    }
+    assert.equal(await tableExists('prod', 'accounts'), false);
+    const audit = await dbQuery('prod', "SELECT action, details->>'ok' AS ok FROM bulwark.audit WHERE action LIKE 'backup%' ORDER BY id");
+    assert.deepEqual(audit.map((x) => [x.action, x.ok]), [['backup', 'true'], ['backup', 'false'], ['backup-skipped', null]]);
   });
 
   it('a failing migration is a diagnostic at the PostgreSQL error position, and nothing of it persists', async () => {
