@@ -137,7 +137,7 @@ indexes. With VERSION:
 Only Bulwark's own tables change, and every repair is audited.`,
   history: `Usage: bulwark history [VERSION] [--env NAME] [--json]
 
-The audit trail: every apply, rollback, dry run, failure, baseline, repair and lock wait.`,
+The audit trail: every apply, rollback, dry run, failure, baseline, repair, lock wait and backup.`,
 };
 HELP.lint = `Usage: bulwark lint [PATHS…] [--format text|json|sarif] [--pg-version N] [--rules]
 
@@ -393,7 +393,7 @@ export async function main(argv: string[], io: Io = {}): Promise<number> {
           if (rows.length === 0) out.print('no audit rows');
           for (const r of rows) {
             const at = r.at instanceof Date ? r.at.toISOString() : String(r.at);
-            out.print(`${at}  ${String(r.action).padEnd(12)} ${r.version ? `${r.version}_${r.name ?? ''}` : ''}  ${r.db_user}/${r.os_user}@${r.hostname}${r.duration_ms !== null ? `  ${ms(Number(r.duration_ms))}` : ''}`);
+            out.print(`${at}  ${String(r.action).padEnd(14)} ${r.version ? `${r.version}_${r.name ?? ''}` : ''}  ${r.db_user}/${r.os_user}@${r.hostname}${r.duration_ms !== null ? `  ${ms(Number(r.duration_ms))}` : ''}${auditNote(r, cwd)}`);
           }
         }
         return EXIT.OK;
@@ -403,6 +403,18 @@ export async function main(argv: string[], io: Io = {}): Promise<number> {
   } catch (e) {
     return reportError(e, out, json, errStyle);
   }
+}
+
+/** What an audit row's details add for a reader (where a backup is, why it failed). */
+function auditNote(r: Record<string, unknown>, cwd: string): string {
+  const d = (typeof r.details === 'string' ? JSON.parse(r.details) : r.details) as Record<string, unknown> | null;
+  if (!d) return '';
+  if (r.action === 'backup') {
+    if (d.ok === false) return `  failed: ${String(d.error ?? '')}`;
+    return typeof d.dir === 'string' ? `  ${path.relative(cwd, d.dir) || d.dir}` : '';
+  }
+  if (r.action === 'backup-skipped') return `  ${String(d.reason ?? '')}`;
+  return '';
 }
 
 async function lintCommand(

@@ -188,5 +188,8 @@ describe('backups before protected environments change', function () {
     const doc = JSON.parse(back.stdout);
     assert.equal(doc.backupSkipped, true);
     assert.equal(doc.backup, undefined);
+    const trail = await runCli(['history', '--env', 'prod'], { cwd: ws.dir, env: { PROD_URL: db.url } });
+    assert.match(trail.stdout, /backup .* \.bulwark\/backups\/prod\/\d{8}T\d{6}Z-apply-20260101000000\n/);
+    assert.match(trail.stdout, /backup-skipped .* backup: false \(--no-backup\)/);
   });
 });
