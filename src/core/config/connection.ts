@@ -99,17 +99,13 @@ export function connectionPassword(resolved: ResolvedConnection): string | undef
   if (resolved.pg.password !== undefined) return resolved.pg.password;
   const url = resolved.pg.connectionString;
   if (url === undefined) return undefined;
-  const span = urlPasswordSpan(url);
-  if (span) return safeDecode(url.slice(span.start, span.end));
-  const q = /[?&]password=([^&#]*)/i.exec(url);
-  return q ? safeDecode(q[1]) : undefined;
-}
-
-function safeDecode(s: string): string {
+  const p = rawUrlPasswords(url);
+  const raw = p.userinfo ?? p.query.find((q) => !q.ssl)?.raw;
+  if (raw === undefined) return undefined;
   try {
-    return decodeURIComponent(s);
+    return decodeURIComponent(raw);
   } catch {
-    return s;
+    return raw;
   }
 }
 
@@ -144,6 +140,16 @@ function describeConnection(host?: string, port?: number, database?: string, use
   return s;
 }
 
+/** The passwords written in a URL, as written (percent-encoded): in its userinfo and in `(ssl)password=` parameters. */
+function rawUrlPasswords(url: string): { userinfo?: string; query: { raw: string; ssl: boolean }[] } {
+  const query = [...url.matchAll(QUERY_PASSWORD_RE)].map((m) => ({ raw: m[2], ssl: /^.ssl/i.test(m[0]) }));
+  // Query passwords go first: an unencoded `@` in them would otherwise be taken for the end of the
+  // userinfo and split both secrets.
+  const rest = withoutQueryPasswords(url);
+  const span = urlPasswordSpan(rest);
+  return { ...(span ? { userinfo: rest.slice(span.start, span.end) } : {}), query };
+}
+
 /** Passwords in a URL, raw and percent-decoded, since either form may show up in a message. */
 function urlSecrets(url: string): string[] {
   const found = new Set<string>();
@@ -156,12 +162,9 @@ function urlSecrets(url: string): string[] {
       // Not valid percent-encoding: the raw form is the only one that can appear.
     }
   };
-  for (const m of url.matchAll(QUERY_PASSWORD_RE)) addBoth(m[2]);
-  // Query passwords go first: an unencoded `@` in them would otherwise be taken for the end of the
-  // userinfo and split both secrets.
-  const rest = withoutQueryPasswords(url);
-  const span = urlPasswordSpan(rest);
-  if (span) addBoth(rest.slice(span.start, span.end));
+  const p = rawUrlPasswords(url);
+  for (const q of p.query) addBoth(q.raw);
+  if (p.userinfo !== undefined) addBoth(p.userinfo);
   return [...found];
 }
 

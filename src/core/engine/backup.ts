@@ -53,11 +53,6 @@ export interface BackupWork {
 
 export class BackupError extends RefusedError {}
 
-/** Whether this run takes a backup: the environment's setting, unless the caller said `backup: false`. */
-export function backupWanted(env: EnvironmentConfig, requested: boolean | undefined): boolean {
-  return env.backup !== undefined && !env.embedded && requested !== false;
-}
-
 export async function takeBackup(engine: Engine, s: Session, work: BackupWork[], reason: 'apply' | 'rollback'): Promise<BackupInfo> {
   const env = s.env;
   const settings = env.backup!;
@@ -79,8 +74,7 @@ export async function takeBackup(engine: Engine, s: Session, work: BackupWork[],
   fs.chmodSync(dir, 0o700);
 
   const password = connectionPassword(conn);
-  const childEnv: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...process.env, ...engine.environmentVariables })) if (v !== undefined) childEnv[k] = v;
+  const childEnv = toolEnvironment(engine.environmentVariables);
   if (password !== undefined) childEnv.PGPASSWORD = password;
   childEnv.PGAPPNAME = `bulwark ${TOOL_VERSION} backup`;
   childEnv.PGCONNECT_TIMEOUT ??= '15';
@@ -184,7 +178,7 @@ async function findPgDump(settings: BackupSettings, vars: Readonly<Record<string
   const seen: PgDump[] = [];
   for (const candidate of pgDumpCandidates(vars)) {
     const found = await probe(candidate, vars);
-    if (found && !seen.some((x) => x.path === found.path)) seen.push(found);
+    if (found) seen.push(found);
   }
   const usable = seen.filter((x) => x.major >= serverMajor).sort((a, b) => a.major - b.major);
   // The oldest pg_dump that can dump this server: the closest to its version.
@@ -219,13 +213,18 @@ function pgDumpCandidates(vars: Readonly<Record<string, string | undefined>>): s
   } catch {
     // not there
   }
-  return out.filter((p) => fs.existsSync(p));
+  return [...new Set(out)].filter((p) => fs.existsSync(p));
+}
+
+/** The environment of a pg_dump run: this process's, with the variables the engine was given on top. */
+function toolEnvironment(vars: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, ...vars })) if (v !== undefined) env[k] = v;
+  return env;
 }
 
 async function probe(file: string, vars: Readonly<Record<string, string | undefined>>): Promise<PgDump | undefined> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...process.env, ...vars })) if (v !== undefined) env[k] = v;
-  const r = await runTool(file, ['--version'], env).catch(() => undefined);
+  const r = await runTool(file, ['--version'], toolEnvironment(vars)).catch(() => undefined);
   if (!r || r.code !== 0) return undefined;
   const m = /pg_dump \(PostgreSQL\) (\d+)(?:\.(\d+))?\S*/.exec(r.stdout);
   if (!m) return undefined;

@@ -7,7 +7,7 @@ import type { StoredDown } from '../db/history';
 import { BulwarkError, RefusedError } from '../errors';
 import type { Migration, MigrationSection } from '../migrations/parse';
 import { Engine, EnvironmentStatus, Session } from './engine';
-import { BackupError, BackupInfo, BackupWork, backupWanted, takeBackup } from './backup';
+import { BackupError, BackupInfo, BackupWork, takeBackup } from './backup';
 import { computePlan, PlanOptions, PlanResult, PlanStep } from './plan';
 import { computeStates } from './state';
 import { codePointPositionToIndex } from '../sql/text';
@@ -147,8 +147,9 @@ export async function apply(engine: Engine, envName: string | undefined, opts: A
  * tables already exist.
  */
 async function backupGate(engine: Engine, s: Session, work: BackupWork[], reason: 'apply' | 'rollback', requested: boolean | undefined): Promise<{ backup?: BackupInfo; backupSkipped?: boolean }> {
-  if (!s.env.backup || s.env.embedded) return {};
-  if (!backupWanted(s.env, requested)) return { backupSkipped: true };
+  // (The configuration gives embedded environments no backup.)
+  if (!s.env.backup) return {};
+  if (requested === false) return { backupSkipped: true };
   try {
     return { backup: await takeBackup(engine, s, work, reason) };
   } catch (e) {

@@ -91,10 +91,6 @@ export interface LintResult {
   statements: number;
 }
 
-/**
- * Lint one file's SQL. Pure and synchronous (the parser must have been loaded with loadParser()).
- * Offsets in findings are UTF-16 indexes into `text`.
- */
 export interface LintOptions {
   /**
    * Keep parse results for the next lint (default true: the editor re-lints the same text on every
@@ -103,6 +99,10 @@ export interface LintOptions {
   cache?: boolean;
 }
 
+/**
+ * Lint one file's SQL. Pure and synchronous (the parser must have been loaded with loadParser()).
+ * Offsets in findings are UTF-16 indexes into `text`.
+ */
 export function lintText(text: string, rules: readonly Rule[], partial: Partial<LintSettings> = {}, options: LintOptions = {}): LintResult {
   const useCache = options.cache !== false;
   const settings: LintSettings = { ...DEFAULT_SETTINGS, ...partial, rules: { ...(partial.rules ?? {}) } };

@@ -4,6 +4,8 @@
  * asynchronously (the WASM file sits beside the bundle), and then used synchronously: linting on every
  * keystroke cannot await.
  */
+import { indexToByteOffset } from '../sql/text';
+
 /** The parts of libpg-query's Emscripten module Bulwark calls. */
 interface PgQueryWasm {
   HEAPU8: Uint8Array;
@@ -254,19 +256,7 @@ const NON_ASCII = /[^\x00-\x7f]/;
 
 /** Bytes the text takes in UTF-8 (what AST locations count). */
 function utf8Length(t: string): number {
-  if (!NON_ASCII.test(t)) return t.length;
-  let n = t.length;
-  for (let i = 0; i < t.length; i++) {
-    const c = t.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) n += 1;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      // A surrogate pair: 2 UTF-16 units, 4 bytes.
-      n += 2;
-      i++;
-    } else n += 2;
-  }
-  return n;
+  return NON_ASCII.test(t) ? indexToByteOffset(t, t.length) : t.length;
 }
 
 export interface PlpgsqlOutcome {
